@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/workers'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  // Integration tests share one Redis and one Postgres server; each file isolates itself with its
+  // own database and key prefix, so files may run in parallel.
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

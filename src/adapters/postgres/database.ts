@@ -1,0 +1,70 @@
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { vector } from '@electric-sql/pglite-pgvector';
+import fs from 'node:fs';
+import pg from 'pg';
+
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export interface Database {
+  /** node-postgres Pool: a server's, or one in front of embedded PGlite (one connection). */
+  pool: pg.Pool;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgres:// URL; without it the embedded PGlite is used. */
+  url?: string;
+  /** PGlite data directory, or 'memory://' for an in-memory database (tests). */
+  dataDir?: string;
+  poolMax?: number;
+  onError?: (err: Error) => void;
+}
+
+// node-postgres returns bigint and numeric as strings; our counters fit in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  const onError = options.onError ?? (() => undefined);
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    pool.on('error', onError);
+    return { pool, kind: 'postgres', close: () => pool.end() };
+  }
+  const dataDir = options.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({ dataDir, extensions: { vector } });
+  const pool = new pg.Pool(createPgConfig(pglite));
+  pool.on('error', onError);
+  return {
+    pool,
+    kind: 'pglite',
+    close: async () => {
+      await pool.end();
+      await pglite.close();
+    },
+  };
+}
+
+/** Runs fn in a transaction on one client; rolls back on any error and rethrows it. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (e) {
+    await client.query('rollback').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,97 @@
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Logger } from '../../lib/logger';
+
+/**
+ * The one owner of queue names, job payload schemas and job defaults. Producers enqueue through
+ * `Queues.add`, which validates the payload; workers get payloads validated the same way, and a
+ * payload that does not parse fails at once (UnrecoverableError) instead of retrying forever.
+ */
+export const jobSchemas = {
+  /** Housekeeping: expired idempotency keys and the like. */
+  maintenance: z.object({ task: z.enum(['prune']) }),
+} as const;
+
+export type QueueName = keyof typeof jobSchemas;
+export type JobData<N extends QueueName> = z.infer<(typeof jobSchemas)[N]>;
+export const QUEUE_NAMES = Object.keys(jobSchemas) as QueueName[];
+
+/**
+ * Retried jobs back off exponentially (1 s, 2 s, 4 s, ...). Finished jobs are kept for a while for
+ * inspection and then removed, so Redis does not grow forever.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
+};
+
+export interface Queues {
+  add<N extends QueueName>(name: N, data: JobData<N>, opts?: JobsOptions): Promise<Job>;
+  get(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(deps: { connection: Redis; prefix: string }): Queues {
+  const queues = new Map<QueueName, Queue>();
+  const get = (name: QueueName): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, {
+        connection: deps.connection,
+        prefix: deps.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        // Producers must fail fast when Redis is down (the caller answers 503).
+        skipWaitingForReady: true,
+      });
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    get,
+    async add(name, data, opts) {
+      const parsed = jobSchemas[name].parse(data);
+      return get(name).add(name, parsed, opts);
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      queues.clear();
+    },
+  };
+}
+
+export interface WorkerDeps {
+  /** A connection made with createRedis(url, 'worker'). */
+  connection: Redis;
+  prefix: string;
+  logger: Logger;
+}
+
+export function createWorker<N extends QueueName>(
+  name: N,
+  handler: (data: JobData<N>, job: Job) => Promise<unknown>,
+  deps: WorkerDeps,
+  opts: { concurrency?: number } = {},
+): Worker {
+  const processor: Processor = async (job) => {
+    const parsed = jobSchemas[name].safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`invalid ${name} job payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+    }
+    return handler(parsed.data as JobData<N>, job);
+  };
+  const worker = new Worker(name, processor, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: opts.concurrency ?? 1,
+    autorun: false,
+  });
+  worker.on('failed', (job, err) => {
+    deps.logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err }, 'job failed');
+  });
+  worker.on('error', (err) => deps.logger.error({ queue: name, err }, 'worker error'));
+  return worker;
+}

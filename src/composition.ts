@@ -1,0 +1,221 @@
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Express } from 'express';
+import { createApiKeysRepo } from './adapters/postgres/api-keys.repo';
+import { createDatabase, type Database } from './adapters/postgres/database';
+import { acquireEmbedded } from './adapters/postgres/embedded-lock';
+import { createMaintenanceRepo } from './adapters/postgres/maintenance.repo';
+import { defaultMigrationsDir, migrate, pendingMigrations } from './adapters/postgres/migrator';
+import { createPhoneNumbersRepo } from './adapters/postgres/phone-numbers.repo';
+import { createWorkspacesRepo } from './adapters/postgres/workspaces.repo';
+import { QUEUE_NAMES, createQueues, type Queues } from './adapters/queue/queues';
+import { checkEvictionPolicy, createRedis, pingWithTimeout, waitReady } from './adapters/redis/redis';
+import type { Config } from './config/env';
+import { createApiKeysService, type ApiKeysService } from './domain/keys/api-keys.service';
+import { createTenancyService, type TenancyService } from './domain/tenancy/tenancy.service';
+import { createApp } from './http/app';
+import type { Readiness, ReadinessCheck } from './http/routes/health.route';
+import type { Logger } from './lib/logger';
+import { resolveMasterKey } from './lib/master-key';
+import { createSecretBox } from './lib/secret-box';
+import { createMaintenanceWorker, scheduleMaintenance } from '../workers/maintenance.worker';
+
+/**
+ * The composition root: the only place that constructs adapters and wires them into services,
+ * the HTTP app and the workers. Nothing is started here; main.ts (or a test) starts what it needs.
+ */
+export interface RuntimeOptions {
+  /** Connect to Redis and create queue producers (the API and workers need them; the CLI not). */
+  redis: boolean;
+  /** Build the express app. */
+  http: boolean;
+  /** Build the queue workers (not yet running: call runWorkers()). */
+  workers: boolean;
+  /** Apply pending migrations before anything else (default true). */
+  migrate?: boolean;
+  /** Use this database instead of creating one (tests). */
+  database?: Database;
+}
+
+export interface Services {
+  apiKeys: ApiKeysService;
+  tenancy: TenancyService;
+}
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  services: Services;
+  app: Express | undefined;
+  redis: Redis | undefined;
+  queues: Queues | undefined;
+  workers: Worker[];
+  readiness: Readiness;
+  runWorkers(): Promise<void>;
+  /** Closes workers (waiting for their jobs), queues, Redis and the database, in that order. */
+  close(opts?: { force?: boolean }): Promise<void>;
+}
+
+async function timed(ms: number, fn: () => Promise<ReadinessCheck>): Promise<ReadinessCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<ReadinessCheck>((resolve) => {
+        timer = setTimeout(() => resolve({ ok: false, error: `no answer within ${ms} ms` }), ms);
+      }),
+    ]);
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function createRuntime(config: Config, logger: Logger, opts: RuntimeOptions): Promise<Runtime> {
+  const releases: (() => void)[] = [];
+  let db = opts.database;
+  if (!db) {
+    if (!config.databaseUrl) releases.push(acquireEmbedded(config.dataDir));
+    db = await createDatabase({
+      url: config.databaseUrl,
+      dataDir: path.join(config.dataDir, 'pglite'),
+      poolMax: config.databasePoolMax,
+      onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection error'),
+    });
+    if (!config.databaseUrl) logger.info({ dir: path.join(config.dataDir, 'pglite') }, 'using the embedded database');
+  }
+  const database = db;
+  const migrationsDir = defaultMigrationsDir();
+  if (opts.migrate !== false) {
+    const result = await migrate(database.pool, migrationsDir);
+    if (result.applied.length > 0) logger.info({ applied: result.applied }, 'database migrations applied');
+    if (result.changed.length > 0) {
+      logger.warn({ changed: result.changed }, 'applied migrations were edited since; add a new migration instead');
+    }
+  }
+
+  const secrets = createSecretBox(resolveMasterKey(config.masterKey, config.dataDir, logger));
+  const services: Services = {
+    apiKeys: createApiKeysService({ repo: createApiKeysRepo(database.pool) }),
+    tenancy: createTenancyService({
+      workspaces: createWorkspacesRepo(database.pool),
+      numbers: createPhoneNumbersRepo(database.pool),
+      secrets,
+    }),
+  };
+
+  await bootstrapFromEnv(config, services, logger);
+
+  let redis: Redis | undefined;
+  let queues: Queues | undefined;
+  if (opts.redis) {
+    redis = createRedis(config.redisUrl, 'producer', logger);
+    // The producer has no offline queue (it fails fast while Redis is down), so wait until it is
+    // connected before the queues run their first commands.
+    const ready = await waitReady(redis, 5_000).then(
+      () => true,
+      (e: Error) => {
+        logger.warn({ err: { message: e.message } }, 'Redis is not answering yet');
+        return false;
+      },
+    );
+    queues = createQueues({ connection: redis, prefix: config.queuePrefix });
+    if (ready) {
+      await checkEvictionPolicy(redis, logger);
+      for (const name of QUEUE_NAMES) queues.get(name);
+    }
+  }
+
+  const readiness: Readiness = async () => {
+    const checks: Record<string, ReadinessCheck> = {};
+    const [database_, redis_, migrations] = await Promise.all([
+      timed(2_000, async () => {
+        await database.pool.query('select 1');
+        return { ok: true };
+      }),
+      redis
+        ? timed(2_000, async () => {
+            await pingWithTimeout(redis as Redis, 2_000);
+            return { ok: true };
+          })
+        : Promise.resolve<ReadinessCheck>({ ok: true, skipped: true }),
+      timed(2_000, async () => {
+        const pending = await pendingMigrations(database.pool, migrationsDir);
+        return pending.length === 0 ? { ok: true } : { ok: false, error: 'migrations pending', pending };
+      }),
+    ]);
+    checks.database = database_;
+    checks.redis = redis_;
+    checks.migrations = migrations;
+    return checks;
+  };
+
+  const app = opts.http ? createApp({ logger, ...services, readiness }) : undefined;
+
+  const workers: Worker[] = [];
+  if (opts.workers) {
+    if (!queues) throw new Error('workers need redis: true');
+    const workerDeps = {
+      connection: createRedis(config.redisUrl, 'worker', logger),
+      prefix: config.queuePrefix,
+      logger,
+    };
+    workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool) }));
+    releases.push(() => workerDeps.connection.disconnect());
+  }
+
+  return {
+    config,
+    logger,
+    db: database,
+    services,
+    app,
+    redis,
+    queues,
+    workers,
+    readiness,
+    async runWorkers() {
+      for (const w of workers) void w.run();
+      if (queues && workers.length > 0) {
+        await scheduleMaintenance(queues).catch((e: Error) =>
+          logger.warn({ err: { message: e.message } }, 'could not schedule maintenance'),
+        );
+      }
+    },
+    async close({ force = false } = {}) {
+      await Promise.all(workers.map((w) => w.close(force)));
+      await queues?.close().catch(() => undefined);
+      redis?.disconnect();
+      if (!opts.database) await database.close();
+      for (const release of releases.reverse()) release();
+    },
+  };
+}
+
+/** Single-number deployments: the WHATSAPP_* variables and ADMIN_API_KEY, upserted at start. */
+async function bootstrapFromEnv(config: Config, services: Services, logger: Logger): Promise<void> {
+  const single = config.whatsapp.singleNumber;
+  if (!single && !config.adminApiKey) return;
+  const workspace = await services.tenancy.ensureDefaultWorkspace();
+  if (single) {
+    await services.tenancy.upsertNumber({
+      workspaceId: workspace.id,
+      phoneNumberId: single.phoneNumberId,
+      wabaId: single.wabaId,
+      displayNumber: single.displayNumber ?? null,
+      accessToken: single.accessToken,
+      appSecret: single.appSecret,
+      verifyToken: single.verifyToken,
+      messagesPerSecond: single.mps,
+      source: 'env',
+    });
+  }
+  if (config.adminApiKey) await services.apiKeys.installEnvKey(workspace.id, config.adminApiKey);
+  logger.info(
+    { workspace_id: workspace.id, number: single ? 'configured' : 'none', admin_key: config.adminApiKey ? 'configured' : 'none' },
+    'single-number configuration applied',
+  );
+}

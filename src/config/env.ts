@@ -1,0 +1,249 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one schema of every environment variable the gateway reads. Nothing else in the codebase
+ * touches process.env (an eslint rule enforces it): everything else receives a `Config`.
+ */
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (protocols: string[], fallback?: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v.trim() === '' ? fallback : v.trim();
+      if (value === undefined) return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a valid URL' });
+        return z.NEVER;
+      }
+      if (!protocols.includes(parsed.protocol)) {
+        ctx.addIssue({ code: 'custom', message: `must use ${protocols.join(' or ')}` });
+        return z.NEVER;
+      }
+      return value.replace(/\/+$/, '');
+    });
+
+/** 32 bytes, written as 64 hex characters or as base64 (44 characters). */
+const masterKey = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const s = v.trim();
+    const key = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : Buffer.from(s, 'base64');
+    if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(s) && key.toString('base64') !== s)) {
+      ctx.addIssue({ code: 'custom', message: 'must be 32 bytes written as 64 hex characters or base64' });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z
+      .enum(['development', 'test', 'production'], { message: 'must be development, test or production' })
+      .default('development'),
+    PORT: int(3000, 0, 65535),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    ROLE: z.enum(['all', 'api', 'worker'], { message: 'must be all, api or worker' }).default('all'),
+    DATA_DIR: z.string().trim().min(1).default('./.data'),
+    DATABASE_URL: url(['postgres:', 'postgresql:']),
+    DATABASE_POOL_MAX: int(10, 1, 200),
+    REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+    REDIS_AUTOSTART: bool(true),
+    QUEUE_PREFIX: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 letters, digits, dots, dashes or underscores' })
+      .default('gw'),
+    MASTER_KEY: masterKey,
+    SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
+    WHATSAPP_GRAPH_URL: url(['https:', 'http:'], 'https://graph.facebook.com'),
+    WHATSAPP_API_VERSION: z
+      .string()
+      .trim()
+      .regex(/^v\d+\.\d+$/, { message: 'must look like v23.0' })
+      .default('v23.0'),
+    WHATSAPP_PHONE_NUMBER_ID: optionalString,
+    WHATSAPP_WABA_ID: optionalString,
+    WHATSAPP_DISPLAY_NUMBER: optionalString,
+    WHATSAPP_ACCESS_TOKEN: optionalString,
+    WHATSAPP_APP_SECRET: optionalString,
+    WHATSAPP_VERIFY_TOKEN: optionalString,
+    WHATSAPP_MPS: int(80, 1, 1000),
+    ADMIN_API_KEY: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === '') return undefined;
+        if (!/^gw_live_[A-Za-z0-9_-]{32,}$/.test(v)) {
+          ctx.addIssue({ code: 'custom', message: 'must be gw_live_ followed by at least 32 letters, digits, - or _' });
+          return z.NEVER;
+        }
+        return v;
+      }),
+  })
+  .superRefine((env, ctx) => {
+    const single = {
+      WHATSAPP_PHONE_NUMBER_ID: env.WHATSAPP_PHONE_NUMBER_ID,
+      WHATSAPP_WABA_ID: env.WHATSAPP_WABA_ID,
+      WHATSAPP_ACCESS_TOKEN: env.WHATSAPP_ACCESS_TOKEN,
+      WHATSAPP_APP_SECRET: env.WHATSAPP_APP_SECRET,
+      WHATSAPP_VERIFY_TOKEN: env.WHATSAPP_VERIFY_TOKEN,
+    };
+    const set = Object.entries(single).filter(([, v]) => v !== undefined);
+    if (set.length > 0 && set.length < Object.keys(single).length) {
+      for (const [name, v] of Object.entries(single)) {
+        if (v === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `is required when ${set.map(([n]) => n).join(', ')} ${set.length === 1 ? 'is' : 'are'} set`,
+          });
+        }
+      }
+    }
+    if (env.NODE_ENV === 'production' && env.MASTER_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MASTER_KEY'],
+        message: 'is required when NODE_ENV=production (32 bytes, hex or base64; e.g. `openssl rand -hex 32`)',
+      });
+    }
+  });
+
+type Env = z.output<typeof envSchema>;
+
+export type Role = Env['ROLE'];
+
+export interface SingleNumberConfig {
+  phoneNumberId: string;
+  wabaId: string;
+  displayNumber: string | undefined;
+  accessToken: string;
+  appSecret: string;
+  verifyToken: string;
+  mps: number;
+}
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  role: Role;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  redisUrl: string;
+  redisAutostart: boolean;
+  queuePrefix: string;
+  /** undefined means: use (or create) the key file under dataDir; refused in production. */
+  masterKey: Buffer | undefined;
+  shutdownTimeoutMs: number;
+  whatsapp: { graphUrl: string; apiVersion: string; singleNumber: SingleNumberConfig | undefined };
+  adminApiKey: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.variable} ${p.message}`).join('\n')}\n` +
+        'Fix the environment variables above and start again (see the configuration table in README.md).',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses an environment (process.env by default). Throws ConfigError whose message names every
+ * bad variable and what is wrong with it, never its value (values may be secrets).
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Only the variables we know are parsed; the rest of the environment is none of our business.
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape ?? {})) picked[key] = source[key];
+  const result = envSchema.safeParse(picked);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? 'environment'),
+        message: issue.code === 'invalid_type' ? 'has the wrong type' : issue.message,
+      })),
+    );
+  }
+  const env = result.data;
+  const single =
+    env.WHATSAPP_PHONE_NUMBER_ID &&
+    env.WHATSAPP_WABA_ID &&
+    env.WHATSAPP_ACCESS_TOKEN &&
+    env.WHATSAPP_APP_SECRET &&
+    env.WHATSAPP_VERIFY_TOKEN
+      ? {
+          phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
+          wabaId: env.WHATSAPP_WABA_ID,
+          displayNumber: env.WHATSAPP_DISPLAY_NUMBER,
+          accessToken: env.WHATSAPP_ACCESS_TOKEN,
+          appSecret: env.WHATSAPP_APP_SECRET,
+          verifyToken: env.WHATSAPP_VERIFY_TOKEN,
+          mps: env.WHATSAPP_MPS,
+        }
+      : undefined;
+  return {
+    nodeEnv: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    role: env.ROLE,
+    dataDir: path.resolve(env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisAutostart: env.REDIS_AUTOSTART,
+    queuePrefix: env.QUEUE_PREFIX,
+    masterKey: env.MASTER_KEY,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    whatsapp: {
+      graphUrl: env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com',
+      apiVersion: env.WHATSAPP_API_VERSION,
+      singleNumber: single,
+    },
+    adminApiKey: env.ADMIN_API_KEY,
+  };
+}

@@ -1,0 +1,40 @@
+import express, { type Express } from 'express';
+import type { ApiKeysService } from '../domain/keys/api-keys.service';
+import type { TenancyService } from '../domain/tenancy/tenancy.service';
+import type { Logger } from '../lib/logger';
+import { accessLog } from './middleware/access-log';
+import { authenticate } from './middleware/auth';
+import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { jsonBody } from './middleware/json-body';
+import { requestId } from './middleware/request-id';
+import { apiKeysRoutes } from './routes/api-keys.route';
+import { healthRoutes, type Readiness } from './routes/health.route';
+import { meRoutes } from './routes/me.route';
+
+export interface AppDeps {
+  logger: Logger;
+  apiKeys: ApiKeysService;
+  tenancy: TenancyService;
+  readiness: Readiness;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(requestId());
+  app.use(accessLog(deps.logger));
+  app.use(healthRoutes(deps.readiness));
+
+  // Route files use full paths (/v1/...) so that they read like the API reference.
+  const api = express.Router();
+  api.use('/v1', ...jsonBody('1mb'), authenticate(deps.apiKeys));
+  api.use(meRoutes(deps));
+  api.use(apiKeysRoutes(deps));
+  app.use(api);
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,55 @@
+import type http from 'node:http';
+import type { Logger } from './logger';
+
+export interface ShutdownTarget {
+  /** Stop taking jobs and wait for the running ones; with force, abandon them (they stall and retry). */
+  close(opts?: { force?: boolean }): Promise<void>;
+}
+
+export interface ShutdownOptions {
+  server?: http.Server;
+  runtime: ShutdownTarget;
+  timeoutMs: number;
+  logger: Logger;
+  /** Run last (admin socket, a Redis we started, ...). */
+  finally?: (() => Promise<void> | void)[];
+}
+
+/**
+ * Graceful stop: stop accepting connections, let in-flight requests and jobs finish within the
+ * deadline, then close pools. Returns 'clean' when everything finished in time, 'forced' when the
+ * deadline cut work short (BullMQ hands abandoned jobs to another worker after the stall check).
+ */
+export function createShutdown(opts: ShutdownOptions): () => Promise<'clean' | 'forced'> {
+  let running: Promise<'clean' | 'forced'> | undefined;
+  return () => {
+    running ??= (async () => {
+      const { server, runtime, logger } = opts;
+      logger.info({ timeout_ms: opts.timeoutMs }, 'shutting down: no new requests or jobs');
+      const serverClosed = server
+        ? new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // Keep-alive connections with no request in flight would hold close() open.
+            server.closeIdleConnections();
+          })
+        : Promise.resolve();
+      const graceful = Promise.all([serverClosed, runtime.close()]).then(() => 'clean' as const);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'forced'>((resolve) => {
+        timer = setTimeout(() => resolve('forced'), opts.timeoutMs);
+      });
+      let outcome = await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      if (outcome === 'forced') {
+        logger.warn('shutdown deadline reached: closing remaining connections and jobs');
+        server?.closeAllConnections();
+        await runtime.close({ force: true }).catch(() => undefined);
+        outcome = 'forced';
+      }
+      for (const fn of opts.finally ?? []) await Promise.resolve(fn()).catch(() => undefined);
+      logger.info({ outcome }, 'shutdown complete');
+      return outcome;
+    })();
+    return running;
+  };
+}

@@ -1,0 +1,29 @@
+import type { Worker } from 'bullmq';
+import { createWorker, type Queues, type WorkerDeps } from '../src/adapters/queue/queues';
+import type { MaintenanceRepo } from '../src/adapters/postgres/maintenance.repo';
+
+export const PRUNE_EVERY_MS = 15 * 60_000;
+
+/** Housekeeping on a schedule: drops idempotency keys past their retention. */
+export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRepo; now?: () => Date }): Worker {
+  const now = deps.now ?? (() => new Date());
+  return createWorker(
+    'maintenance',
+    async (data) => {
+      if (data.task === 'prune') {
+        const pruned = await deps.repo.pruneIdempotencyKeys(now());
+        if (pruned > 0) deps.logger.info({ pruned }, 'pruned expired idempotency keys');
+        return { pruned };
+      }
+      return undefined;
+    },
+    deps,
+  );
+}
+
+/** Idempotent: every process may call it; there is one scheduler per id. */
+export async function scheduleMaintenance(queues: Queues): Promise<void> {
+  await queues
+    .get('maintenance')
+    .upsertJobScheduler('prune', { every: PRUNE_EVERY_MS }, { name: 'maintenance', data: { task: 'prune' } });
+}
