@@ -3,6 +3,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import fs from 'node:fs';
 import pg from 'pg';
+import { PgliteBatchingConnection } from './pglite-connection';
 
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -41,7 +42,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   const dataDir = options.dataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, extensions: { vector } });
-  const pool = new pg.Pool(createPgConfig(pglite));
+  const pool = new pg.Pool({ ...createPgConfig(pglite), connection: new PgliteBatchingConnection(pglite) } as pg.PoolConfig);
   pool.on('error', onError);
   return {
     pool,
