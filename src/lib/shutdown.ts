@@ -43,7 +43,12 @@ export function createShutdown(opts: ShutdownOptions): () => Promise<'clean' | '
       if (outcome === 'forced') {
         logger.warn('shutdown deadline reached: closing remaining connections and jobs');
         server?.closeAllConnections();
-        await runtime.close({ force: true }).catch(() => undefined);
+        // A worker already closing keeps waiting for its job whatever we ask now; give the forced
+        // close a moment and leave: the job's lock expires and another worker takes it over.
+        await Promise.race([
+          runtime.close({ force: true }).catch(() => undefined),
+          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+        ]);
         outcome = 'forced';
       }
       for (const fn of opts.finally ?? []) await Promise.resolve(fn()).catch(() => undefined);
