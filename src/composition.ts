@@ -20,6 +20,10 @@ import type { Logger } from './lib/logger';
 import { resolveMasterKey } from './lib/master-key';
 import { createSecretBox } from './lib/secret-box';
 import { createMaintenanceWorker, scheduleMaintenance } from '../workers/maintenance.worker';
+import { startSweeper } from '../workers/sweeper';
+import { createIngressRepo } from './adapters/postgres/ingress.repo';
+import { createSchedulers } from './adapters/queue/schedulers';
+import { createIngressService, type IngressService } from './domain/ingress/ingress.service';
 
 /**
  * The composition root: the only place that constructs adapters and wires them into services,
@@ -41,6 +45,7 @@ export interface RuntimeOptions {
 export interface Services {
   apiKeys: ApiKeysService;
   tenancy: TenancyService;
+  ingress: IngressService;
 }
 
 export interface Runtime {
@@ -98,16 +103,6 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   }
 
   const secrets = createSecretBox(resolveMasterKey(config.masterKey, config.dataDir, logger));
-  const services: Services = {
-    apiKeys: createApiKeysService({ repo: createApiKeysRepo(database.pool) }),
-    tenancy: createTenancyService({
-      workspaces: createWorkspacesRepo(database.pool),
-      numbers: createPhoneNumbersRepo(database.pool),
-      secrets,
-    }),
-  };
-
-  await bootstrapFromEnv(config, services, logger);
 
   let redis: Redis | undefined;
   let queues: Queues | undefined;
@@ -128,6 +123,25 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       for (const name of QUEUE_NAMES) queues.get(name);
     }
   }
+
+  const tenancy = createTenancyService({
+    workspaces: createWorkspacesRepo(database.pool),
+    numbers: createPhoneNumbersRepo(database.pool),
+    secrets,
+  });
+  const services: Services = {
+    apiKeys: createApiKeysService({ repo: createApiKeysRepo(database.pool) }),
+    tenancy,
+    ingress: createIngressService({
+      repo: createIngressRepo(database.pool),
+      tenancy,
+      schedulers: createSchedulers(queues, { agentDebounceMs: config.agentDebounceMs }),
+      logger,
+      readReceipts: config.readReceipts,
+    }),
+  };
+
+  await bootstrapFromEnv(config, services, logger);
 
   const readiness: Readiness = async () => {
     const checks: Record<string, ReadinessCheck> = {};
@@ -167,6 +181,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     releases.push(() => workerDeps.connection.disconnect());
   }
 
+  let stopSweeper = () => {};
   return {
     config,
     logger,
@@ -179,6 +194,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     readiness,
     async runWorkers() {
       for (const w of workers) void w.run();
+      if (opts.workers) {
+        stopSweeper = startSweeper({ ingress: services.ingress, logger });
+      }
       if (queues && workers.length > 0) {
         await scheduleMaintenance(queues).catch((e: Error) =>
           logger.warn({ err: { message: e.message } }, 'could not schedule maintenance'),
@@ -186,6 +204,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       }
     },
     async close({ force = false } = {}) {
+      stopSweeper();
       await Promise.all(workers.map((w) => w.close(force)));
       await queues?.close().catch(() => undefined);
       redis?.disconnect();

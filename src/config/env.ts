@@ -93,6 +93,10 @@ export const envSchema = z
       .default('gw'),
     MASTER_KEY: masterKey,
     SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
+    AGENT_DEBOUNCE_MS: int(1_500, 0, 60_000),
+    READ_RECEIPTS: z
+      .enum(['off', 'on_receipt', 'on_answer'], { message: 'must be off, on_receipt or on_answer' })
+      .default('on_answer'),
     WHATSAPP_GRAPH_URL: url(['https:', 'http:'], 'https://graph.facebook.com'),
     WHATSAPP_API_VERSION: z
       .string()
@@ -177,6 +181,8 @@ export interface Config {
   /** undefined means: use (or create) the key file under dataDir; refused in production. */
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
+  agentDebounceMs: number;
+  readReceipts: Env['READ_RECEIPTS'];
   whatsapp: { graphUrl: string; apiVersion: string; singleNumber: SingleNumberConfig | undefined };
   adminApiKey: string | undefined;
 }
@@ -239,6 +245,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     queuePrefix: env.QUEUE_PREFIX,
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    agentDebounceMs: env.AGENT_DEBOUNCE_MS,
+    readReceipts: env.READ_RECEIPTS,
     whatsapp: {
       graphUrl: env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com',
       apiVersion: env.WHATSAPP_API_VERSION,

@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { IngressService } from '../domain/ingress/ingress.service';
 import type { ApiKeysService } from '../domain/keys/api-keys.service';
 import type { TenancyService } from '../domain/tenancy/tenancy.service';
 import type { Logger } from '../lib/logger';
@@ -10,12 +11,14 @@ import { requestId } from './middleware/request-id';
 import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
+import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
 
 export interface AppDeps {
   logger: Logger;
   apiKeys: ApiKeysService;
   tenancy: TenancyService;
   readiness: Readiness;
+  ingress: IngressService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -26,6 +29,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(healthRoutes(deps.readiness));
+  app.use(whatsappWebhookRoutes(deps));
 
   // Route files use full paths (/v1/...) so that they read like the API reference.
   const api = express.Router();

@@ -87,6 +87,13 @@ export function createPhoneNumbersRepo(db: Queryable): PhoneNumbersRepo {
       ]);
       return rows[0] ? toRecord(rows[0]) : null;
     },
+    async findForIngress(phoneNumberIds, wabaIds) {
+      const { rows } = await db.query<Row>(
+        `select ${COLUMNS} from phone_numbers where phone_number_id = any($1::text[]) or waba_id = any($2::text[])`,
+        [phoneNumberIds, wabaIds],
+      );
+      return rows.map(toRecord);
+    },
     async get(workspaceId, id) {
       const { rows } = await db.query<Row>(`select ${COLUMNS} from phone_numbers where workspace_id = $1 and id = $2`, [
         workspaceId,

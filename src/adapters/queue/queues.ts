@@ -11,6 +11,12 @@ import type { Logger } from '../../lib/logger';
 export const jobSchemas = {
   /** Housekeeping: expired idempotency keys and the like. */
   maintenance: z.object({ task: z.enum(['prune']) }),
+  /** Answer a conversation's unanswered inbound messages (one pending job per conversation). */
+  agent: z.object({ workspaceId: z.string(), conversationId: z.string() }),
+  /** Fetch an inbound message's media from Meta and store it. */
+  media: z.object({ workspaceId: z.string(), mediaId: z.string(), messageId: z.string(), phoneNumberId: z.string() }),
+  /** Mark inbound messages as read on WhatsApp (blue ticks). */
+  receipts: z.object({ workspaceId: z.string(), phoneNumberId: z.string(), wamid: z.string() }),
 } as const;
 
 export type QueueName = keyof typeof jobSchemas;

@@ -36,6 +36,8 @@ export interface PhoneNumbersRepo {
   /** Insert, or update credentials and settings of the row with the same phone_number_id. */
   upsert(n: Omit<PhoneNumberRecord, 'createdAt'>): Promise<PhoneNumberRecord>;
   findByPhoneNumberId(phoneNumberId: string): Promise<PhoneNumberRecord | null>;
+  /** Numbers named by any of these phone_number_ids or WABA ids (webhook routing). */
+  findForIngress(phoneNumberIds: string[], wabaIds: string[]): Promise<PhoneNumberRecord[]>;
   get(workspaceId: string, id: string): Promise<PhoneNumberRecord | null>;
   list(workspaceId?: string): Promise<PhoneNumberRecord[]>;
 }

@@ -45,6 +45,10 @@ export interface TenancyService {
   listNumbers(workspaceId?: string): Promise<PhoneNumber[]>;
   findNumberByPhoneNumberId(phoneNumberId: string): Promise<PhoneNumber | null>;
   credentials(number: { id: string; workspaceId: string }): Promise<NumberCredentials>;
+  /** Numbers a webhook may be for, with their app secrets (to verify its signature). */
+  ingressCandidates(phoneNumberIds: string[], wabaIds: string[]): Promise<(PhoneNumber & { appSecret: string })[]>;
+  /** Every configured verify token (the webhook verification handshake). */
+  verifyTokens(): Promise<string[]>;
 }
 
 function publicView(r: PhoneNumberRecord): PhoneNumber {
@@ -139,6 +143,18 @@ export function createTenancyService(deps: {
     async findNumberByPhoneNumberId(phoneNumberId) {
       const r = await numbers.findByPhoneNumberId(phoneNumberId);
       return r ? publicView(r) : null;
+    },
+
+    async ingressCandidates(phoneNumberIds, wabaIds) {
+      if (phoneNumberIds.length === 0 && wabaIds.length === 0) return [];
+      return (await numbers.findForIngress(phoneNumberIds, wabaIds)).map((r) => ({
+        ...publicView(r),
+        appSecret: secrets.decrypt(r.appSecretEnc, SECRET_CONTEXT.appSecret),
+      }));
+    },
+
+    async verifyTokens() {
+      return (await numbers.list()).map((r) => secrets.decrypt(r.verifyTokenEnc, SECRET_CONTEXT.verifyToken));
     },
 
     async credentials(number) {

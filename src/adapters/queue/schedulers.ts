@@ -1,0 +1,42 @@
+import type { Schedulers } from '../../domain/ingress/ingress.service';
+import { errors } from '../../lib/errors';
+import type { Queues } from './queues';
+
+/**
+ * How the ingress hands work to the queues. Job ids are deterministic, so enqueueing the same
+ * thing twice (a Meta retry, the sweeper) is a no-op.
+ */
+export function createSchedulers(queues: Queues | undefined, opts: { agentDebounceMs: number }): Schedulers {
+  const q = () => {
+    if (!queues) throw errors.unavailable('Queues are not configured in this process.');
+    return queues;
+  };
+  return {
+    async agent(items) {
+      if (items.length === 0) return;
+      // One job per conversation: the job answers every unanswered message of it.
+      const latest = new Map(items.map((i) => [i.conversationId, i]));
+      await Promise.all(
+        [...latest.values()].map((i) =>
+          q().add(
+            'agent',
+            { workspaceId: i.workspaceId, conversationId: i.conversationId },
+            {
+              jobId: `agent-${i.conversationId}-${i.messageId}`,
+              delay: opts.agentDebounceMs,
+              // At most one waiting and one running job per conversation: messages that arrive
+              // while the agent works get a follow-up job instead of being missed.
+              deduplication: { id: `agent-${i.conversationId}`, keepLastIfActive: true },
+            },
+          ),
+        ),
+      );
+    },
+    async media(items) {
+      await Promise.all(items.map((i) => q().add('media', i, { jobId: `media-${i.mediaId}` })));
+    },
+    async receipts(items) {
+      await Promise.all(items.map((i) => q().add('receipts', i, { jobId: `receipt-${i.phoneNumberId}-${i.wamid}`.replace(/[:]/g, '_') })));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { IngressPlan } from './plan';
+
+/** An inbound message whose conversation needs an agent job. */
+export interface DispatchItem {
+  workspaceId: string;
+  conversationId: string;
+  messageId: string;
+}
+
+export interface MediaItem {
+  workspaceId: string;
+  mediaId: string;
+  messageId: string;
+  phoneNumberId: string;
+}
+
+export interface PersistResult {
+  stored: number;
+  duplicates: number;
+  /** New messages, and stored ones whose earlier enqueue never happened. */
+  dispatch: DispatchItem[];
+  media: MediaItem[];
+  /** Newly stored inbound messages that expect an answer (read receipts). */
+  newInbound: { workspaceId: string; phoneNumberId: string; wamid: string }[];
+  statusesApplied: number;
+  statusesDeferred: number;
+}
+
+export interface IngressRepo {
+  /** Stores a plan in one transaction: rows, window, statuses, templates, outbox events. */
+  persist(plan: IngressPlan): Promise<PersistResult>;
+  markDispatched(messageIds: string[]): Promise<void>;
+  /** Inbound messages stored more than `olderThan` ago whose agent job is not known to exist. */
+  pendingDispatch(olderThan: Date, limit: number): Promise<DispatchItem[]>;
+  /** Pending media older than `olderThan` whose job may have been lost. */
+  pendingMedia(olderThan: Date, limit: number): Promise<MediaItem[]>;
+  /** Applies statuses that arrived before the outbound message had its wamid. */
+  applyPendingStatuses(phoneNumberId: string, wamid: string): Promise<number>;
+  prunePendingStatuses(olderThan: Date): Promise<number>;
+}

@@ -1,0 +1,208 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { AppError, errors } from '../../lib/errors';
+import { maskPhone, type Logger } from '../../lib/logger';
+import type { TenancyService } from '../tenancy/tenancy.service';
+import type { DispatchItem, IngressRepo, MediaItem, PersistResult } from './ingress.port';
+import { planIngress, type VerifiedNumber } from './plan';
+import { candidateIds, matchSignature } from './signature';
+import { envelopeSchema } from './webhook.schema';
+
+/**
+ * The Meta webhook receiver. Its promise to Meta: a 200 means the delivery is durable in
+ * Postgres and its follow-up jobs are in Redis; anything else is a 4xx (never worth retrying) or
+ * a 503 (retry later). Retries are harmless: messages are unique per (number, wamid).
+ */
+export interface Schedulers {
+  agent(items: DispatchItem[]): Promise<void>;
+  media(items: MediaItem[]): Promise<void>;
+  receipts(items: { workspaceId: string; phoneNumberId: string; wamid: string }[]): Promise<void>;
+}
+
+export type ReadReceiptPolicy = 'off' | 'on_receipt' | 'on_answer';
+
+export interface IngressResult {
+  outcome: 'stored' | 'ignored';
+  stored: number;
+  duplicates: number;
+  statuses: number;
+}
+
+export interface IngressService {
+  handle(raw: Buffer, signature: string | undefined): Promise<IngressResult>;
+  /** Meta's GET handshake: true when the token is one of our numbers' verify tokens. */
+  verifyToken(mode: unknown, token: unknown): Promise<boolean>;
+  /** Enqueues what a crash or a Redis outage left undone (the sweeper calls it). */
+  redrive(): Promise<{ agent: number; media: number }>;
+}
+
+interface CachedNumber {
+  at: number;
+  number: (VerifiedNumber & { appSecret: string }) | null;
+}
+
+const CACHE_MS = 10_000;
+const CACHE_MAX = 10_000;
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+export function createIngressService(deps: {
+  repo: IngressRepo;
+  tenancy: Pick<TenancyService, 'ingressCandidates' | 'verifyTokens'>;
+  schedulers: Schedulers;
+  logger: Logger;
+  readReceipts: ReadReceiptPolicy;
+  now?: () => number;
+}): IngressService {
+  const now = deps.now ?? Date.now;
+  const { logger } = deps;
+  // Numbers by phone_number_id and WABA id, cached briefly: the hot path must not hit the
+  // database and decrypt secrets for every delivery. A changed app secret is seen within 10 s.
+  const byPhone = new Map<string, CachedNumber>();
+  const byWaba = new Map<string, { at: number; numbers: (VerifiedNumber & { appSecret: string })[] }>();
+  const loggedUnknown = new Set<string>();
+
+  async function lookup(phoneNumberIds: string[], wabaIds: string[]) {
+    const t = now();
+    const missingPhones = phoneNumberIds.filter((p) => (byPhone.get(p)?.at ?? -Infinity) + CACHE_MS < t);
+    const missingWabas = wabaIds.filter((w) => (byWaba.get(w)?.at ?? -Infinity) + CACHE_MS < t);
+    if (missingPhones.length || missingWabas.length) {
+      if (byPhone.size > CACHE_MAX) byPhone.clear();
+      if (byWaba.size > CACHE_MAX) byWaba.clear();
+      const found = await deps.tenancy.ingressCandidates(missingPhones, missingWabas);
+      for (const p of missingPhones) byPhone.set(p, { at: t, number: null });
+      for (const w of missingWabas) byWaba.set(w, { at: t, numbers: [] });
+      for (const n of found) {
+        const v = { id: n.id, workspaceId: n.workspaceId, phoneNumberId: n.phoneNumberId, wabaId: n.wabaId, appSecret: n.appSecret };
+        byPhone.set(n.phoneNumberId, { at: t, number: v });
+        if (missingWabas.includes(n.wabaId)) byWaba.get(n.wabaId)?.numbers.push(v);
+      }
+    }
+    const phones = phoneNumberIds.flatMap((p) => {
+      const n = byPhone.get(p)?.number;
+      return n ? [n] : [];
+    });
+    const wabas = wabaIds.flatMap((w) => byWaba.get(w)?.numbers ?? []);
+    return { phones, wabas };
+  }
+
+  function logUnknownOnce(ids: string[], reason: string) {
+    const fresh = ids.filter((id) => !loggedUnknown.has(id));
+    if (fresh.length === 0) return;
+    if (loggedUnknown.size > 1_000) loggedUnknown.clear();
+    for (const id of fresh) loggedUnknown.add(id);
+    logger.warn({ ids: fresh }, reason);
+  }
+
+  const badPayload = (message: string) =>
+    new AppError({ type: 'invalid_request_error', code: 'invalid_webhook', status: 400, message });
+
+  async function schedule(result: PersistResult, receipts: { workspaceId: string; phoneNumberId: string; wamid: string }[]) {
+    try {
+      await deps.schedulers.agent(result.dispatch);
+      await deps.schedulers.media(result.media);
+      if (receipts.length) await deps.schedulers.receipts(receipts);
+    } catch (e) {
+      // The rows are committed with dispatch_pending; Meta's retry or the sweeper enqueues them.
+      throw errors.unavailable('The delivery is stored but its jobs could not be queued; retry later.', e);
+    }
+  }
+
+  return {
+    async handle(raw, signature) {
+      if (raw.length === 0) throw badPayload('The webhook body is empty.');
+      const ids = candidateIds(raw);
+      let candidates;
+      try {
+        candidates = await lookup(ids.phoneNumberIds, ids.wabaIds);
+      } catch (e) {
+        throw errors.unavailable('The database is unavailable; retry later.', e);
+      }
+      const secrets = [...new Map([...candidates.phones, ...candidates.wabas].map((n) => [n.appSecret, n])).values()];
+      if (secrets.length === 0) {
+        try {
+          JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw badPayload('The webhook body is not valid JSON.');
+        }
+        logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored');
+        return { outcome: 'ignored', stored: 0, duplicates: 0, statuses: 0 };
+      }
+      const matched = matchSignature(raw, signature, secrets);
+      if (!matched) {
+        throw new AppError({
+          type: 'authentication_error',
+          code: 'invalid_signature',
+          status: 401,
+          message: 'X-Hub-Signature-256 is missing or does not match the app secret.',
+        });
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw badPayload('The webhook body is not valid JSON.');
+      }
+      const envelope = envelopeSchema.safeParse(json);
+      if (!envelope.success) {
+        const issue = envelope.error.issues[0];
+        throw badPayload(`Not a WhatsApp webhook: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim());
+      }
+      // Only numbers of the app whose secret signed this delivery are served from it.
+      const signedBy = (n: { appSecret: string }) => n.appSecret === matched.appSecret;
+      const plan = planIngress(
+        envelope.data,
+        new Map(candidates.phones.filter(signedBy).map((n) => [n.phoneNumberId, n])),
+        new Map(candidates.wabas.filter(signedBy).map((n) => [n.wabaId, n])),
+      );
+      if (plan.skipped.length) logger.warn({ skipped: plan.skipped.slice(0, 20) }, 'webhook elements skipped');
+      if (plan.foreign.length) logUnknownOnce(plan.foreign, 'webhook changes for numbers this signature does not cover: ignored');
+
+      let result: PersistResult;
+      try {
+        result = await deps.repo.persist(plan);
+      } catch (e) {
+        logger.error({ err: e }, 'webhook could not be stored');
+        throw errors.unavailable('The delivery could not be stored; retry later.', e);
+      }
+      await schedule(result, deps.readReceipts === 'on_receipt' ? result.newInbound : []);
+      await deps.repo.markDispatched(result.dispatch.map((d) => d.messageId)).catch((e: unknown) => {
+        // Harmless: the sweeper will enqueue again, and the job id makes that a no-op.
+        logger.warn({ err: e }, 'could not clear dispatch flags');
+      });
+      logger.info(
+        {
+          stored: result.stored,
+          duplicates: result.duplicates,
+          statuses: result.statusesApplied,
+          statuses_deferred: result.statusesDeferred,
+          from: plan.inbound.slice(0, 5).map((i) => maskPhone(i.contact.waId)),
+        },
+        'webhook stored',
+      );
+      return { outcome: 'stored', stored: result.stored, duplicates: result.duplicates, statuses: result.statusesApplied };
+    },
+
+    async verifyToken(mode, token) {
+      if (mode !== 'subscribe' || typeof token !== 'string' || token.length === 0 || token.length > 1024) return false;
+      const given = digest(token);
+      let ok = false;
+      for (const t of await deps.tenancy.verifyTokens()) {
+        if (timingSafeEqual(digest(t), given)) ok = true;
+      }
+      return ok;
+    },
+
+    async redrive() {
+      const cutoff = new Date(now() - 10_000);
+      const dispatch = await deps.repo.pendingDispatch(cutoff, 500);
+      if (dispatch.length) {
+        await deps.schedulers.agent(dispatch);
+        await deps.repo.markDispatched(dispatch.map((d) => d.messageId));
+      }
+      const media = await deps.repo.pendingMedia(new Date(now() - 60_000), 500);
+      if (media.length) await deps.schedulers.media(media);
+      if (dispatch.length || media.length) logger.info({ agent: dispatch.length, media: media.length }, 'sweeper re-drove jobs');
+      return { agent: dispatch.length, media: media.length };
+    },
+  };
+}
