@@ -1,0 +1,149 @@
+import type { Express } from 'express';
+import { metaSerialize, postSigned, postWebhook, sign, textPayload, uniqueWamid } from '../support/meta';
+import { APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
+import { startPrivateRedis, type PrivateRedis } from '../support/redis-server';
+
+describe('ingress durability: never loses, never duplicates', () => {
+  let f: IngressFixture;
+  let app: Express;
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    f = await createIngressFixture({ REDIS_URL: redis.url });
+    app = f.rt.app as Express;
+  });
+  afterAll(async () => {
+    await redis.start().catch(() => undefined);
+    await f.rt.teardown();
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    await f.reset();
+  });
+  const messages = () => f.rows<{ wamid: string; dispatch_pending: boolean }>('select wamid, dispatch_pending from messages');
+
+  it('one delivery posted 5 times concurrently, then again a minute later: one row, one agent job, every answer 200', async () => {
+    const body = metaSerialize(textPayload({ wamid: uniqueWamid() }));
+    const sig = sign(body, APP_SECRET);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => postWebhook(app, body, sig)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    // Meta's retry a minute later: the dedupe key is the durable wamid, not a time-limited cache,
+    // so no clock matters here; waiting is not needed to show it.
+    expect((await postWebhook(app, body, sig)).status).toBe(200);
+    expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: false })]);
+    expect(await f.agentJobs()).toBe(1);
+    const events = await f.rows<{ type: string }>('select type from events');
+    expect(events.filter((e) => e.type === 'message.received')).toHaveLength(1);
+  });
+
+  it('a burst from one customer is one pending agent job for the conversation', async () => {
+    for (let i = 0; i < 3; i++) await postSigned(app, textPayload({ body: `part ${i}` }), APP_SECRET).expect(200);
+    expect(await messages()).toHaveLength(3);
+    expect(await f.agentJobs()).toBe(1);
+  });
+
+  it('the window follows the latest Meta timestamp and never moves backwards', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    await postSigned(app, textPayload({ timestamp: t }), APP_SECRET).expect(200);
+    await postSigned(app, textPayload({ timestamp: t - 3600 }), APP_SECRET).expect(200); // a late retry
+    const [conv] = await f.rows<{ window_expires_at: Date; last_inbound_at: Date }>('select * from conversations');
+    expect(conv?.last_inbound_at).toEqual(new Date(t * 1000));
+    expect(conv?.window_expires_at).toEqual(new Date((t + 86_400) * 1000));
+  });
+
+  it('Redis down: 503 with the row stored once; Meta\'s retry after recovery gets 200 and one job', async () => {
+    const body = metaSerialize(textPayload({ wamid: uniqueWamid() }));
+    const sig = sign(body, APP_SECRET);
+    await redis.stop();
+    try {
+      const down = await postWebhook(app, body, sig);
+      expect(down.status).toBe(503);
+      expect(down.headers['retry-after']).toBeDefined();
+      expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: true })]);
+      // Meta retries while Redis is still down: still 503, still one row.
+      expect((await postWebhook(app, body, sig)).status).toBe(503);
+      expect(await messages()).toHaveLength(1);
+    } finally {
+      await redis.start();
+    }
+    // ioredis reconnects on its own; Meta keeps retrying until it gets a 200.
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await postWebhook(app, body, sig)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+    expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: false })]);
+    expect(await f.agentJobs()).toBe(1);
+  });
+
+  it('an enqueue lost after commit is re-driven by the sweeper from the stored rows', async () => {
+    await redis.stop();
+    try {
+      expect((await postSigned(app, textPayload({}), APP_SECRET)).status).toBe(503);
+    } finally {
+      await redis.start();
+    }
+    // Meta gives up (or takes hours): the sweeper finds the row and enqueues its job.
+    await f.rt.db.pool.query("update messages set created_at = now() - interval '1 minute'");
+    let redriven = { agent: 0, media: 0 };
+    for (let i = 0; i < 50 && redriven.agent === 0; i++) {
+      redriven = await f.rt.services.ingress.redrive().catch(() => ({ agent: 0, media: 0 }));
+      if (redriven.agent === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(redriven.agent).toBe(1);
+    expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: false })]);
+    expect(await f.agentJobs()).toBe(1);
+    expect((await f.rt.services.ingress.redrive()).agent).toBe(0);
+  });
+
+  it('database unavailable: 503 and nothing half-stored; the retry stores it once', async () => {
+    const body = metaSerialize(textPayload({ wamid: uniqueWamid() }));
+    const sig = sign(body, APP_SECRET);
+    const pool = f.rt.db.pool;
+    const connect = pool.connect.bind(pool);
+    // The pool cannot reach the server: every new transaction fails to connect.
+    pool.connect = (() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'))) as unknown as typeof pool.connect;
+    try {
+      const res = await postWebhook(app, body, sig);
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('service_unavailable');
+    } finally {
+      pool.connect = connect;
+    }
+    expect(await messages()).toHaveLength(0);
+    expect((await postWebhook(app, body, sig)).status).toBe(200);
+    expect((await postWebhook(app, body, sig)).status).toBe(200);
+    expect(await messages()).toHaveLength(1);
+    expect(await f.agentJobs()).toBe(1);
+  });
+
+  it('a failure in the middle of the transaction rolls the whole delivery back', async () => {
+    const a = uniqueWamid();
+    const payload = textPayload({ wamid: a }) as { entry: { changes: { value: { messages: Record<string, unknown>[] } }[] }[] };
+    const msgs = payload.entry[0]?.changes[0]?.value.messages as Record<string, unknown>[];
+    msgs.push({ ...msgs[0], id: uniqueWamid(), timestamp: String(Number(msgs[0]?.timestamp) + 1) });
+    const pool = f.rt.db.pool;
+    const connect = pool.connect.bind(pool);
+    let statements = 0;
+    pool.connect = (async () => {
+      const client = await connect();
+      const query = client.query.bind(client);
+      client.query = ((...args: Parameters<typeof client.query>) => {
+        statements++;
+        // Fail after the first message's rows are written, before the second's.
+        if (statements === 6) return Promise.reject(new Error('server closed the connection unexpectedly'));
+        return query(...args);
+      }) as typeof client.query;
+      return client;
+    }) as typeof pool.connect;
+    try {
+      expect((await postSigned(app, payload, APP_SECRET)).status).toBe(503);
+    } finally {
+      pool.connect = connect;
+    }
+    expect(await messages()).toHaveLength(0);
+    expect(await f.rows('select * from contacts')).toHaveLength(0);
+    expect(await f.rows('select * from events')).toHaveLength(0);
+  });
+});
