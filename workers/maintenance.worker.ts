@@ -4,16 +4,18 @@ import type { MaintenanceRepo } from '../src/adapters/postgres/maintenance.repo'
 
 export const PRUNE_EVERY_MS = 15 * 60_000;
 
-/** Housekeeping on a schedule: drops idempotency keys past their retention. */
+/** Housekeeping on a schedule: drops idempotency keys and orphan statuses past their retention. */
 export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRepo; now?: () => Date }): Worker {
   const now = deps.now ?? (() => new Date());
   return createWorker(
     'maintenance',
     async (data) => {
       if (data.task === 'prune') {
-        const pruned = await deps.repo.pruneIdempotencyKeys(now());
-        if (pruned > 0) deps.logger.info({ pruned }, 'pruned expired idempotency keys');
-        return { pruned };
+        const at = now();
+        const idempotencyKeys = await deps.repo.pruneIdempotencyKeys(at);
+        const pendingStatuses = await deps.repo.prunePendingStatuses(at);
+        if (idempotencyKeys + pendingStatuses > 0) deps.logger.info({ idempotencyKeys, pendingStatuses }, 'pruned expired rows');
+        return { idempotencyKeys, pendingStatuses };
       }
       return undefined;
     },

@@ -107,8 +107,8 @@ function bodyContent(type: KnownType, body: unknown): NormalizedContent | undefi
       return { text, location: { latitude: l.latitude, longitude: l.longitude, name: l.name, address: l.address, url: l.url } };
     }
     case 'contacts': {
-      const list = parsed.data as { name?: { formatted_name?: string } }[];
-      const names = list.map((c) => c.name?.formatted_name).filter(Boolean);
+      const list = parsed.data as { name?: { formatted_name?: unknown } }[];
+      const names = list.map((c) => c.name?.formatted_name).filter((n): n is string => typeof n === 'string' && n.length > 0);
       return { ...(names.length ? { text: names.join(', ') } : {}), contacts: list };
     }
     case 'interactive': {
