@@ -21,6 +21,12 @@ import { resolveMasterKey } from './lib/master-key';
 import { createSecretBox } from './lib/secret-box';
 import { createMaintenanceWorker, scheduleMaintenance } from '../workers/maintenance.worker';
 import { startSweeper } from '../workers/sweeper';
+import { createMediaWorker } from '../workers/media.worker';
+import { createReceiptsWorker } from '../workers/receipts.worker';
+import { createMediaRepo } from './adapters/postgres/media.repo';
+import { createLocalDiskStorage } from './adapters/storage/local-disk.storage';
+import { createSupabaseStorage } from './adapters/storage/supabase.storage';
+import { createGraphClient } from './adapters/whatsapp/graph-api.client';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
 import { createSchedulers } from './adapters/queue/schedulers';
 import { createIngressService, type IngressService } from './domain/ingress/ingress.service';
@@ -167,7 +173,12 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     return checks;
   };
 
-  const app = opts.http ? createApp({ logger, ...services, readiness }) : undefined;
+  const storage = config.supabase
+    ? createSupabaseStorage(config.supabase)
+    : createLocalDiskStorage(path.join(config.dataDir, 'media'));
+  const mediaRepo = createMediaRepo(database.pool);
+  const graph = createGraphClient({ baseUrl: config.whatsapp.graphUrl, apiVersion: config.whatsapp.apiVersion });
+  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage }) : undefined;
 
   const workers: Worker[] = [];
   if (opts.workers) {
@@ -178,6 +189,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       logger,
     };
     workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool) }));
+    workers.push(createMediaWorker({ ...workerDeps, repo: mediaRepo, storage, graph, tenancy }));
+    workers.push(createReceiptsWorker({ ...workerDeps, graph, tenancy }));
     releases.push(() => workerDeps.connection.disconnect());
   }
 

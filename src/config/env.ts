@@ -97,6 +97,13 @@ export const envSchema = z
     READ_RECEIPTS: z
       .enum(['off', 'on_receipt', 'on_answer'], { message: 'must be off, on_receipt or on_answer' })
       .default('on_answer'),
+    SUPABASE_URL: url(['https:', 'http:']),
+    SUPABASE_SERVICE_ROLE_KEY: optionalString,
+    SUPABASE_STORAGE_BUCKET: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { message: 'must be a bucket name: lower-case letters, digits, . _ -' })
+      .default('whatsapp-media'),
     WHATSAPP_GRAPH_URL: url(['https:', 'http:'], 'https://graph.facebook.com'),
     WHATSAPP_API_VERSION: z
       .string()
@@ -143,6 +150,13 @@ export const envSchema = z
         }
       }
     }
+    if ((env.SUPABASE_URL === undefined) !== (env.SUPABASE_SERVICE_ROLE_KEY === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.SUPABASE_URL === undefined ? 'SUPABASE_URL' : 'SUPABASE_SERVICE_ROLE_KEY'],
+        message: 'is required with the other Supabase Storage variable (set both, or neither for local disk)',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.MASTER_KEY === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -182,6 +196,8 @@ export interface Config {
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
   agentDebounceMs: number;
+  /** Supabase Storage for media; undefined: local disk under dataDir/media. */
+  supabase: { url: string; serviceRoleKey: string; bucket: string } | undefined;
   readReceipts: Env['READ_RECEIPTS'];
   whatsapp: { graphUrl: string; apiVersion: string; singleNumber: SingleNumberConfig | undefined };
   adminApiKey: string | undefined;
@@ -246,6 +262,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
+    supabase:
+      env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY
+        ? { url: env.SUPABASE_URL, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY, bucket: env.SUPABASE_STORAGE_BUCKET }
+        : undefined,
     readReceipts: env.READ_RECEIPTS,
     whatsapp: {
       graphUrl: env.WHATSAPP_GRAPH_URL ?? 'https://graph.facebook.com',

@@ -11,6 +11,8 @@ import { requestId } from './middleware/request-id';
 import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
+import { mediaRoutes } from './routes/media.route';
+import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
 import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
 
 export interface AppDeps {
@@ -19,6 +21,8 @@ export interface AppDeps {
   tenancy: TenancyService;
   readiness: Readiness;
   ingress: IngressService;
+  mediaRepo: MediaRepo;
+  storage: MediaStorage;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -36,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/v1', ...jsonBody('1mb'), authenticate(deps.apiKeys));
   api.use(meRoutes(deps));
   api.use(apiKeysRoutes(deps));
+  api.use(mediaRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

@@ -16,15 +16,17 @@ export interface IngressFixture {
   agentJobs(): Promise<number>;
 }
 
-export async function createIngressFixture(env: Record<string, string> = {}): Promise<IngressFixture> {
-  const rt = await createTestRuntime({ env: { AGENT_DEBOUNCE_MS: '60000', READ_RECEIPTS: 'off', ...env } });
+export const ACCESS_TOKEN = 'EAAG-spec-token';
+
+export async function createIngressFixture(env: Record<string, string> = {}, opts: { workers?: boolean } = {}): Promise<IngressFixture> {
+  const rt = await createTestRuntime({ env: { AGENT_DEBOUNCE_MS: '60000', READ_RECEIPTS: 'off', ...env }, workers: opts.workers });
   const ws = await rt.services.tenancy.createWorkspace({ name: 'Spec Shop' });
   const number = await rt.services.tenancy.addNumber({
     workspaceId: ws.id,
     phoneNumberId: SPEC_PHONE_NUMBER_ID,
     wabaId: SPEC_WABA_ID,
     displayNumber: '+1 555 078 3881',
-    accessToken: 'EAAG-spec-token',
+    accessToken: ACCESS_TOKEN,
     appSecret: APP_SECRET,
     verifyToken: VERIFY_TOKEN,
     source: 'cli',

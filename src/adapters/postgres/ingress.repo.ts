@@ -56,6 +56,9 @@ async function storeInbound(db: Queryable, item: InboundItem, result: PersistRes
       data: { conversation_id: conversation.id, phone_number_id: number.id, contact: { wa_id: item.contact.waId ?? null, name: item.contact.name ?? null } },
     });
   }
+  // Inbound media get our id in their content, so API users can fetch them from /v1/media/:id.
+  const mediaId = message.content.media && isMediaType(message.type) ? newId('media') : undefined;
+  if (mediaId && message.content.media) message.content.media.media_id = mediaId;
   const inserted = await db.query<MessageRow>(
     `insert into messages (id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, raw,
        author, status, meta_timestamp, reply_to_wamid, dispatch_pending)
@@ -102,8 +105,7 @@ async function storeInbound(db: Queryable, item: InboundItem, result: PersistRes
     result.dispatch.push({ workspaceId: number.workspaceId, conversationId: conversation.id, messageId: row.id });
     result.newInbound.push({ workspaceId: number.workspaceId, phoneNumberId: number.id, wamid: message.wamid });
   }
-  if (message.content.media && isMediaType(message.type)) {
-    const mediaId = newId('media');
+  if (mediaId && message.content.media) {
     await db.query(
       `insert into media (id, workspace_id, message_id, meta_media_id, mime_type, sha256) values ($1, $2, $3, $4, $5, $6)
        on conflict (message_id, meta_media_id) do nothing`,

@@ -24,6 +24,8 @@ export interface NormalizedContent {
     filename?: string;
     voice?: boolean;
     animated?: boolean;
+    /** Our id of the stored copy: GET /v1/media/:media_id. */
+    media_id?: string;
   };
   location?: { latitude: number; longitude: number; name?: string; address?: string; url?: string };
   contacts?: unknown[];

@@ -1,0 +1,125 @@
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { z } from 'zod';
+import { GraphApiError } from './graph-errors';
+
+/**
+ * The WhatsApp Cloud API (Graph) client. Every non-2xx becomes a GraphApiError carrying Meta's
+ * code and a retryable / permanent class. Tokens travel only in the Authorization header of the
+ * request; errors carry none of the request, so nothing logged from them holds a token.
+ */
+export interface GraphClientOptions {
+  baseUrl: string;
+  apiVersion: string;
+  timeoutMs?: number;
+  /** Largest media download accepted (bytes). */
+  maxMediaBytes?: number;
+}
+
+const mediaInfoSchema = z.looseObject({
+  url: z.string().url(),
+  mime_type: z.string().optional(),
+  sha256: z.string().optional(),
+  file_size: z.union([z.string(), z.number()]).optional(),
+  id: z.string().optional(),
+});
+export type MediaInfo = z.infer<typeof mediaInfoSchema>;
+
+const metaErrorBody = z.object({
+  error: z.looseObject({
+    message: z.string().optional(),
+    code: z.number().optional(),
+    error_data: z.looseObject({ details: z.string().optional() }).optional(),
+    fbtrace_id: z.string().optional(),
+  }),
+});
+
+export interface GraphClient {
+  getMediaInfo(token: string, mediaId: string, phoneNumberId?: string): Promise<MediaInfo>;
+  downloadMedia(token: string, url: string): Promise<{ data: Buffer; contentType: string | undefined }>;
+  markRead(token: string, phoneNumberId: string, wamid: string): Promise<void>;
+}
+
+function toGraphError(e: unknown, what: string): GraphApiError {
+  if (e instanceof GraphApiError) return e;
+  const ax = e as AxiosError;
+  const status = ax.response?.status;
+  let body: unknown = ax.response?.data;
+  if (Buffer.isBuffer(body) || body instanceof ArrayBuffer) {
+    try {
+      body = JSON.parse(Buffer.from(body as Buffer).toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+  }
+  const parsed = metaErrorBody.safeParse(body);
+  if (parsed.success) {
+    const err = parsed.data.error;
+    return new GraphApiError({
+      message: `${what}: (#${err.code ?? '?'}) ${err.message ?? 'Graph API error'}`,
+      code: err.code,
+      details: err.error_data?.details,
+      httpStatus: status,
+      fbtraceId: err.fbtrace_id,
+    });
+  }
+  const reason = status ? `HTTP ${status}` : ax.code === 'ECONNABORTED' || ax.code === 'ETIMEDOUT' ? 'timeout' : (ax.code ?? 'network error');
+  return new GraphApiError({ message: `${what}: ${reason}`, httpStatus: status });
+}
+
+export function createGraphClient(opts: GraphClientOptions): GraphClient {
+  const http: AxiosInstance = axios.create({
+    baseURL: `${opts.baseUrl}/${opts.apiVersion}`,
+    timeout: opts.timeoutMs ?? 15_000,
+    maxRedirects: 0,
+    // Responses are validated by us; non-2xx become GraphApiError.
+    validateStatus: (s) => s >= 200 && s < 300,
+  });
+  const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+  const maxBytes = opts.maxMediaBytes ?? 100 * 1024 * 1024;
+
+  return {
+    async getMediaInfo(token, mediaId, phoneNumberId) {
+      try {
+        const res = await http.get(`/${encodeURIComponent(mediaId)}`, {
+          headers: auth(token),
+          params: phoneNumberId ? { phone_number_id: phoneNumberId } : undefined,
+        });
+        const info = mediaInfoSchema.safeParse(res.data);
+        if (!info.success) throw new GraphApiError({ message: 'media lookup: unexpected response', httpStatus: res.status });
+        return info.data;
+      } catch (e) {
+        throw toGraphError(e, 'media lookup');
+      }
+    },
+
+    async downloadMedia(token, url) {
+      try {
+        // The URL is Meta's (lookaside.fbsbx.com) and needs the same bearer token.
+        const res = await axios.get<ArrayBuffer>(url, {
+          headers: auth(token),
+          responseType: 'arraybuffer',
+          timeout: opts.timeoutMs ?? 60_000,
+          maxContentLength: maxBytes,
+          maxRedirects: 0,
+          validateStatus: (s) => s >= 200 && s < 300,
+        });
+        const type = res.headers['content-type'];
+        return { data: Buffer.from(res.data), contentType: typeof type === 'string' ? type : undefined };
+      } catch (e) {
+        throw toGraphError(e, 'media download');
+      }
+    },
+
+    async markRead(token, phoneNumberId, wamid) {
+      try {
+        await http.post(
+          `/${encodeURIComponent(phoneNumberId)}/messages`,
+          { messaging_product: 'whatsapp', status: 'read', message_id: wamid },
+          { headers: auth(token) },
+        );
+      } catch (e) {
+        throw toGraphError(e, 'mark as read');
+      }
+    },
+  };
+}

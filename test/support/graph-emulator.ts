@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+
+/**
+ * A local emulation of the parts of Meta's Graph API the gateway calls, at the HTTP level:
+ * media lookup and download, and POST /{phone-number-id}/messages. It records every call and can
+ * be told to answer with Meta's errors.
+ */
+export interface GraphCall {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: unknown;
+  at: number;
+}
+
+export interface GraphEmulator {
+  url: string;
+  calls: GraphCall[];
+  addMedia(id: string, data: Buffer, mimeType: string, opts?: { expiredUrls?: number; sha256?: string }): void;
+  /** The next matching request gets this error (Meta's error shape). */
+  failNext(match: RegExp, status: number, error: { code: number; message?: string; details?: string }): void;
+  close(): Promise<void>;
+}
+
+export async function startGraphEmulator(token: string): Promise<GraphEmulator> {
+  const calls: GraphCall[] = [];
+  const media = new Map<string, { data: Buffer; mimeType: string; expiredUrls: number; sha256?: string }>();
+  const failures: { match: RegExp; status: number; error: { code: number; message?: string; details?: string } }[] = [];
+  const app = express();
+  app.use(express.json({ limit: '5mb' }));
+  let base = '';
+
+  const metaError = (res: express.Response, status: number, code: number, message: string, details?: string) =>
+    res.status(status).json({ error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: details ?? message }, fbtrace_id: 'Aemu' } });
+
+  app.use((req, res, next) => {
+    calls.push({ method: req.method, path: req.path, authorization: req.get('authorization'), body: req.body, at: Date.now() });
+    const i = failures.findIndex((f) => f.match.test(`${req.method} ${req.path}`));
+    if (i >= 0) {
+      const [f] = failures.splice(i, 1);
+      if (f) {
+        metaError(res, f.status, f.error.code, f.error.message ?? 'error', f.error.details);
+        return;
+      }
+    }
+    if (req.get('authorization') !== `Bearer ${token}`) {
+      metaError(res, 401, 190, 'Invalid OAuth access token - Cannot parse access token');
+      return;
+    }
+    next();
+  });
+
+  app.get('/download/:id', (req, res) => {
+    const m = media.get(req.params.id);
+    if (!m) return void res.status(404).end();
+    if (m.expiredUrls > 0) {
+      m.expiredUrls--;
+      return void res.status(404).end();
+    }
+    res.type(m.mimeType).send(m.data);
+  });
+  app.get('/:version/:mediaId', (req, res) => {
+    const m = media.get(req.params.mediaId);
+    if (!m) return void metaError(res, 400, 100, 'Unsupported get request. Object does not exist');
+    res.json({
+      messaging_product: 'whatsapp',
+      url: `${base}/download/${req.params.mediaId}`,
+      mime_type: m.mimeType,
+      sha256: m.sha256 ?? createHash('sha256').update(m.data).digest('hex'),
+      file_size: String(m.data.length),
+      id: req.params.mediaId,
+    });
+  });
+  app.post('/:version/:phoneNumberId/messages', (req, res) => {
+    const body = req.body as { status?: string };
+    if (body.status === 'read') return void res.json({ success: true });
+    res.json({ messaging_product: 'whatsapp', contacts: [], messages: [{ id: `wamid.EMU${calls.length}` }] });
+  });
+
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    calls,
+    addMedia(id, data, mimeType, opts = {}) {
+      media.set(id, { data, mimeType, expiredUrls: opts.expiredUrls ?? 0, sha256: opts.sha256 });
+    },
+    failNext(match, status, error) {
+      failures.push({ match, status, error });
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
