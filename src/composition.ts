@@ -144,6 +144,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       schedulers: createSchedulers(queues, { agentDebounceMs: config.agentDebounceMs }),
       logger,
       readReceipts: config.readReceipts,
+      // A server overlaps the commits of a few groups; the embedded database has one connection.
+      commitConcurrency: database.kind === 'postgres' ? Math.max(1, Math.min(4, config.databasePoolMax - 2)) : 1,
     }),
   };
 

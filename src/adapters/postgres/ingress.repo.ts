@@ -1,14 +1,12 @@
 import type pg from 'pg';
 import type { NewEvent } from '../../domain/events/events.port';
 import type { DispatchItem, IngressRepo, MediaItem, PersistResult } from '../../domain/ingress/ingress.port';
-import { isMediaType } from '../../domain/ingress/normalize';
-import type { IngressPlan, InboundItem, StatusItem, TemplateItem } from '../../domain/ingress/plan';
+import type { IngressPlan, StatusItem, TemplateItem } from '../../domain/ingress/plan';
+import { storeInboundBatch } from './inbound-batch';
 import { MESSAGE_COLUMNS, messageView, type MessageRow } from '../../domain/messages/message-view';
 import { newId } from '../../lib/ids';
 import { withTransaction, type Queryable } from './database';
 import { insertEvents } from './events.repo';
-
-const WINDOW = "interval '24 hours'";
 
 // Rank of the outbound states; a status only moves forward. failed is terminal, and only a
 // message not yet delivered can fail.
@@ -18,108 +16,6 @@ const RANK_OF = (p: string) => `array_position(array['queued','sending','sent','
 const TEMPLATE_STATUSES = new Set([
   'APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED', 'IN_APPEAL', 'PENDING_DELETION', 'DELETED', 'ARCHIVED', 'LIMIT_EXCEEDED',
 ]);
-
-async function upsertContact(db: Queryable, item: InboundItem): Promise<string> {
-  const { number, contact } = item;
-  const target = contact.waId !== undefined ? '(workspace_id, wa_id) where wa_id is not null' : '(workspace_id, user_id) where user_id is not null';
-  const { rows } = await db.query<{ id: string }>(
-    `insert into contacts (id, workspace_id, wa_id, user_id, profile_name) values ($1, $2, $3, $4, $5)
-     on conflict ${target} do update set
-       profile_name = coalesce(excluded.profile_name, contacts.profile_name),
-       user_id = coalesce(contacts.user_id, excluded.user_id),
-       updated_at = now()
-     returning id`,
-    [newId('contact'), number.workspaceId, contact.waId ?? null, contact.userId ?? null, contact.name ?? null],
-  );
-  return (rows[0] as { id: string }).id;
-}
-
-async function upsertConversation(db: Queryable, workspaceId: string, numberId: string, contactId: string) {
-  const { rows } = await db.query<{ id: string; created: boolean }>(
-    `insert into conversations (id, workspace_id, phone_number_id, contact_id) values ($1, $2, $3, $4)
-     on conflict (phone_number_id, contact_id) do update set phone_number_id = excluded.phone_number_id
-     returning id, (xmax = 0) as created`,
-    [newId('conversation'), workspaceId, numberId, contactId],
-  );
-  return rows[0] as { id: string; created: boolean };
-}
-
-async function storeInbound(db: Queryable, item: InboundItem, result: PersistResult, events: NewEvent[]): Promise<void> {
-  const { number, message } = item;
-  const contactId = await upsertContact(db, item);
-  const conversation = await upsertConversation(db, number.workspaceId, number.id, contactId);
-  if (conversation.created) {
-    events.push({
-      workspaceId: number.workspaceId,
-      type: 'conversation.created',
-      conversationId: conversation.id,
-      data: { conversation_id: conversation.id, phone_number_id: number.id, contact: { wa_id: item.contact.waId ?? null, name: item.contact.name ?? null } },
-    });
-  }
-  // Inbound media get our id in their content, so API users can fetch them from /v1/media/:id.
-  const mediaId = message.content.media && isMediaType(message.type) ? newId('media') : undefined;
-  if (mediaId && message.content.media) message.content.media.media_id = mediaId;
-  const inserted = await db.query<MessageRow>(
-    `insert into messages (id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, raw,
-       author, status, meta_timestamp, reply_to_wamid, dispatch_pending)
-     values ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, 'received', $10, $11, $12)
-     on conflict (phone_number_id, wamid) do nothing
-     returning ${MESSAGE_COLUMNS}`,
-    [
-      newId('message'),
-      number.workspaceId,
-      conversation.id,
-      number.id,
-      message.wamid,
-      message.type,
-      JSON.stringify(message.content),
-      JSON.stringify(message.raw),
-      message.type === 'system' ? 'system' : 'customer',
-      message.timestamp,
-      message.content.context?.message_id ?? null,
-      message.needsAnswer,
-    ],
-  );
-  const row = inserted.rows[0];
-  if (!row) {
-    // Meta retried. If the first attempt stored the row but could not enqueue, do it now.
-    result.duplicates++;
-    const { rows } = await db.query<{ id: string; conversation_id: string }>(
-      'select id, conversation_id from messages where phone_number_id = $1 and wamid = $2 and dispatch_pending',
-      [number.id, message.wamid],
-    );
-    for (const r of rows) result.dispatch.push({ workspaceId: number.workspaceId, conversationId: r.conversation_id, messageId: r.id });
-    return;
-  }
-  result.stored++;
-  await db.query(
-    `update conversations set
-       last_inbound_at = case when $2 then greatest(last_inbound_at, $3::timestamptz) else last_inbound_at end,
-       window_expires_at = case when $2 then greatest(window_expires_at, $3::timestamptz + ${WINDOW}) else window_expires_at end,
-       last_activity_at = greatest(last_activity_at, now()),
-       updated_at = now()
-     where id = $1`,
-    [conversation.id, message.refreshesWindow, message.timestamp],
-  );
-  if (message.needsAnswer) {
-    result.dispatch.push({ workspaceId: number.workspaceId, conversationId: conversation.id, messageId: row.id });
-    result.newInbound.push({ workspaceId: number.workspaceId, phoneNumberId: number.id, wamid: message.wamid });
-  }
-  if (mediaId && message.content.media) {
-    await db.query(
-      `insert into media (id, workspace_id, message_id, meta_media_id, mime_type, sha256) values ($1, $2, $3, $4, $5, $6)
-       on conflict (message_id, meta_media_id) do nothing`,
-      [mediaId, number.workspaceId, row.id, message.content.media.id, message.content.media.mime_type ?? null, message.content.media.sha256 ?? null],
-    );
-    result.media.push({ workspaceId: number.workspaceId, mediaId, messageId: row.id, phoneNumberId: number.id });
-  }
-  events.push({
-    workspaceId: number.workspaceId,
-    type: 'message.received',
-    conversationId: conversation.id,
-    data: { message: messageView(row), contact: { wa_id: item.contact.waId ?? null, name: item.contact.name ?? null } },
-  });
-}
 
 interface StatusTarget {
   workspaceId: string;
@@ -232,23 +128,29 @@ const emptyResult = (): PersistResult => ({
 
 export function createIngressRepo(pool: pg.Pool): IngressRepo {
   return {
-    async persist(plan: IngressPlan) {
+    async persist(plans: IngressPlan[]) {
       return withTransaction(pool, async (db) => {
-        const result = emptyResult();
+        const results = plans.map(emptyResult);
         const events: NewEvent[] = [];
-        // Oldest first, so the transcript and the window are built in Meta's order.
-        const inbound = [...plan.inbound].sort((a, b) => a.message.timestamp.getTime() - b.message.timestamp.getTime());
-        for (const item of inbound) await storeInbound(db, item, result, events);
-        for (const s of plan.statuses) await storeStatus(db, s, result, events);
-        for (const t of plan.templates) await storeTemplate(db, t, events);
-        for (const o of plan.other) {
-          await db.query(
-            `insert into meta_webhook_changes (id, workspace_id, phone_number_id, waba_id, field, value) values ($1, $2, $3, $4, $5, $6)`,
-            [newId('event'), o.workspaceId, o.phoneNumberId ?? null, o.wabaId, o.field, JSON.stringify(o.value)],
-          );
+        await storeInboundBatch(
+          db,
+          plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
+          results,
+          events,
+        );
+        for (const [i, plan] of plans.entries()) {
+          const result = results[i] as PersistResult;
+          for (const s of plan.statuses) await storeStatus(db, s, result, events);
+          for (const t of plan.templates) await storeTemplate(db, t, events);
+          for (const o of plan.other) {
+            await db.query(
+              `insert into meta_webhook_changes (id, workspace_id, phone_number_id, waba_id, field, value) values ($1, $2, $3, $4, $5, $6)`,
+              [newId('event'), o.workspaceId, o.phoneNumberId ?? null, o.wabaId, o.field, JSON.stringify(o.value)],
+            );
+          }
         }
         await insertEvents(db, events);
-        return result;
+        return results;
       });
     },
 

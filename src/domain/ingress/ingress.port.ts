@@ -27,8 +27,11 @@ export interface PersistResult {
 }
 
 export interface IngressRepo {
-  /** Stores a plan in one transaction: rows, window, statuses, templates, outbox events. */
-  persist(plan: IngressPlan): Promise<PersistResult>;
+  /**
+   * Stores the plans of several deliveries in one transaction (group commit): rows, windows,
+   * statuses, templates, outbox events. One result per plan, in order.
+   */
+  persist(plans: IngressPlan[]): Promise<PersistResult[]>;
   markDispatched(messageIds: string[]): Promise<void>;
   /** Inbound messages stored more than `olderThan` ago whose agent job is not known to exist. */
   pendingDispatch(olderThan: Date, limit: number): Promise<DispatchItem[]>;

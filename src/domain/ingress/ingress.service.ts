@@ -3,7 +3,8 @@ import { AppError, errors } from '../../lib/errors';
 import { maskPhone, type Logger } from '../../lib/logger';
 import type { TenancyService } from '../tenancy/tenancy.service';
 import type { DispatchItem, IngressRepo, MediaItem, PersistResult } from './ingress.port';
-import { planIngress, type VerifiedNumber } from './plan';
+import { createGroupCommit } from './group-commit';
+import { planIngress, type IngressPlan, type VerifiedNumber } from './plan';
 import { candidateIds, matchSignature } from './signature';
 import { envelopeSchema } from './webhook.schema';
 
@@ -51,6 +52,8 @@ export function createIngressService(deps: {
   schedulers: Schedulers;
   logger: Logger;
   readReceipts: ReadReceiptPolicy;
+  /** Groups of deliveries committed at once (1 for the embedded database). */
+  commitConcurrency?: number;
   now?: () => number;
 }): IngressService {
   const now = deps.now ?? Date.now;
@@ -60,6 +63,18 @@ export function createIngressService(deps: {
   const byPhone = new Map<string, CachedNumber>();
   const byWaba = new Map<string, { at: number; numbers: (VerifiedNumber & { appSecret: string })[] }>();
   const loggedUnknown = new Set<string>();
+  // Concurrent deliveries are stored together, one transaction per group (see group-commit.ts).
+  const persist = createGroupCommit((plans: IngressPlan[]) => deps.repo.persist(plans), {
+    maxBatch: 256,
+    concurrency: deps.commitConcurrency ?? 1,
+  });
+  const clearDispatch = createGroupCommit(
+    async (groups: string[][]) => {
+      await deps.repo.markDispatched(groups.flat());
+      return groups.map(() => undefined);
+    },
+    { maxBatch: 512 },
+  );
 
   async function lookup(phoneNumberIds: string[], wabaIds: string[]) {
     const t = now();
@@ -159,16 +174,19 @@ export function createIngressService(deps: {
 
       let result: PersistResult;
       try {
-        result = await deps.repo.persist(plan);
+        result = await persist.submit(plan);
       } catch (e) {
         logger.error({ err: e }, 'webhook could not be stored');
         throw errors.unavailable('The delivery could not be stored; retry later.', e);
       }
       await schedule(result, deps.readReceipts === 'on_receipt' ? result.newInbound : []);
-      await deps.repo.markDispatched(result.dispatch.map((d) => d.messageId)).catch((e: unknown) => {
-        // Harmless: the sweeper will enqueue again, and the job id makes that a no-op.
-        logger.warn({ err: e }, 'could not clear dispatch flags');
-      });
+      if (result.dispatch.length) {
+        // A flag left set only means the sweeper enqueues again, and the job id makes that a
+        // no-op: a failure here does not fail the delivery.
+        await clearDispatch.submit(result.dispatch.map((d) => d.messageId)).catch((e: unknown) => {
+          logger.warn({ err: e }, 'could not clear dispatch flags');
+        });
+      }
       logger.info(
         {
           stored: result.stored,
