@@ -20,8 +20,24 @@ export interface BatchItem {
 
 const key = (...parts: (string | undefined)[]) => parts.map((p) => p ?? '').join('\u0000');
 
-export async function storeInboundBatch(db: Queryable, batch: BatchItem[], results: PersistResult[], events: NewEvent[]): Promise<void> {
-  if (batch.length === 0) return;
+export interface BatchOutcome {
+  /** Messages stored earlier whose dispatch_pending is still set (they are in `dispatch` again). */
+  redriven: string[];
+}
+
+/**
+ * `dispatchPending`: the value of dispatch_pending for new messages that need an answer: false
+ * when the caller enqueues their jobs before the commit (and sets it back if that fails).
+ */
+export async function storeInboundBatch(
+  db: Queryable,
+  batch: BatchItem[],
+  results: PersistResult[],
+  events: NewEvent[],
+  dispatchPending = true,
+): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = { redriven: [] };
+  if (batch.length === 0) return outcome;
   // Oldest first, so the transcript and the window follow Meta's order.
   const items = [...batch].sort((a, b) => a.item.message.timestamp.getTime() - b.item.message.timestamp.getTime());
 
@@ -67,13 +83,35 @@ export async function storeInboundBatch(db: Queryable, batch: BatchItem[], resul
     const k = key(item.number.id, cid);
     if (!convs.has(k)) convs.set(k, { id: newId('conversation'), workspaceId: item.number.workspaceId, numberId: item.number.id, contactId: cid, item });
   }
+  // The window (latest Meta timestamp, never moving backwards) and the activity are set by the
+  // same upsert: one statement and one row version per conversation instead of two. A delivery
+  // that is only a retry of stored messages moves last_activity_at; its timestamps were applied
+  // when it was first stored, so the window does not change.
+  const latest = new Map<string, Date>();
+  for (const { item } of items) {
+    if (!item.message.refreshesWindow) continue;
+    const k = key(item.number.id, contactId.get(contactKey(item)));
+    const prev = latest.get(k);
+    if (!prev || prev < item.message.timestamp) latest.set(k, item.message.timestamp);
+  }
   const cv = [...convs.values()];
   const convRows = await db.query<{ id: string; phone_number_id: string; contact_id: string; created: boolean }>(
-    `insert into conversations (id, workspace_id, phone_number_id, contact_id)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])
-     on conflict (phone_number_id, contact_id) do update set phone_number_id = excluded.phone_number_id
+    `insert into conversations (id, workspace_id, phone_number_id, contact_id, last_inbound_at, window_expires_at)
+     select id, ws, num, contact, ts, ts + interval '24 hours'
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) as t(id, ws, num, contact, ts)
+     on conflict (phone_number_id, contact_id) do update set
+       last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at),
+       window_expires_at = greatest(conversations.window_expires_at, excluded.window_expires_at),
+       last_activity_at = greatest(conversations.last_activity_at, now()),
+       updated_at = now()
      returning id, phone_number_id, contact_id, (xmax = 0) as created`,
-    [cv.map((c) => c.id), cv.map((c) => c.workspaceId), cv.map((c) => c.numberId), cv.map((c) => c.contactId)],
+    [
+      cv.map((c) => c.id),
+      cv.map((c) => c.workspaceId),
+      cv.map((c) => c.numberId),
+      cv.map((c) => c.contactId),
+      cv.map((c) => latest.get(key(c.numberId, c.contactId)) ?? null),
+    ],
   );
   const convId = new Map<string, string>();
   for (const r of convRows.rows) {
@@ -127,7 +165,7 @@ export async function storeInboundBatch(db: Queryable, batch: BatchItem[], resul
       rows.map((r) => (r.item.message.type === 'system' ? 'system' : 'customer')),
       rows.map((r) => r.item.message.timestamp),
       rows.map((r) => r.item.message.content.context?.message_id ?? null),
-      rows.map((r) => r.item.message.needsAnswer),
+      rows.map((r) => dispatchPending && r.item.message.needsAnswer),
     ],
   );
   const stored = new Map(inserted.rows.map((m) => [m.id, m]));
@@ -146,25 +184,21 @@ export async function storeInboundBatch(db: Queryable, batch: BatchItem[], resul
       const result = results[d.delivery] as PersistResult;
       result.duplicates++;
       const p = byKey.get(key(d.item.number.id, d.item.message.wamid));
-      if (p) result.dispatch.push({ workspaceId: p.workspace_id, conversationId: p.conversation_id, messageId: p.id });
+      if (p) {
+        result.dispatch.push({ workspaceId: p.workspace_id, conversationId: p.conversation_id, messageId: p.id });
+        outcome.redriven.push(p.id);
+      }
     }
   }
 
-  // 5. Windows: the latest Meta timestamp per conversation, never moving backwards.
-  const windows = new Map<string, Date>();
-  const activity = new Set<string>();
+  // 5. Results, media rows and events of the messages stored now.
   const media: { id: string; ws: string; message: string; meta: string; mime: string | null; sha: string | null }[] = [];
   for (const r of rows) {
     const m = stored.get(r.id);
     if (!m) continue;
     const result = results[r.delivery] as PersistResult;
     result.stored++;
-    activity.add(r.conversationId);
     const { message, number, contact } = r.item;
-    if (message.refreshesWindow) {
-      const prev = windows.get(r.conversationId);
-      if (!prev || prev < message.timestamp) windows.set(r.conversationId, message.timestamp);
-    }
     if (message.needsAnswer) {
       result.dispatch.push({ workspaceId: number.workspaceId, conversationId: r.conversationId, messageId: r.id });
       result.newInbound.push({ workspaceId: number.workspaceId, phoneNumberId: number.id, wamid: message.wamid });
@@ -180,19 +214,6 @@ export async function storeInboundBatch(db: Queryable, batch: BatchItem[], resul
       data: { message: messageView(m), contact: { wa_id: contact.waId ?? null, name: contact.name ?? null } },
     });
   }
-  if (activity.size) {
-    const ids = [...activity];
-    await db.query(
-      `update conversations c set
-         last_inbound_at = case when u.ts is null then c.last_inbound_at else greatest(c.last_inbound_at, u.ts) end,
-         window_expires_at = case when u.ts is null then c.window_expires_at else greatest(c.window_expires_at, u.ts + interval '24 hours') end,
-         last_activity_at = greatest(c.last_activity_at, now()),
-         updated_at = now()
-       from unnest($1::text[], $2::timestamptz[]) as u(id, ts)
-       where c.id = u.id`,
-      [ids, ids.map((id) => windows.get(id) ?? null)],
-    );
-  }
   if (media.length) {
     await db.query(
       `insert into media (id, workspace_id, message_id, meta_media_id, mime_type, sha256)
@@ -201,4 +222,5 @@ export async function storeInboundBatch(db: Queryable, batch: BatchItem[], resul
       [media.map((x) => x.id), media.map((x) => x.ws), media.map((x) => x.message), media.map((x) => x.meta), media.map((x) => x.mime), media.map((x) => x.sha)],
     );
   }
+  return outcome;
 }

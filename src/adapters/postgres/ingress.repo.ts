@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { NewEvent } from '../../domain/events/events.port';
-import type { DispatchItem, IngressRepo, MediaItem, PersistResult } from '../../domain/ingress/ingress.port';
+import type { DispatchItem, IngressRepo, MediaItem, PersistOptions, PersistResult } from '../../domain/ingress/ingress.port';
 import type { IngressPlan, StatusItem, TemplateItem } from '../../domain/ingress/plan';
 import { storeInboundBatch } from './inbound-batch';
 import { MESSAGE_COLUMNS, messageView, type MessageRow } from '../../domain/messages/message-view';
@@ -128,15 +128,16 @@ const emptyResult = (): PersistResult => ({
 
 export function createIngressRepo(pool: pg.Pool): IngressRepo {
   return {
-    async persist(plans: IngressPlan[]) {
+    async persist(plans: IngressPlan[], opts: PersistOptions = {}) {
       return withTransaction(pool, async (db) => {
         const results = plans.map(emptyResult);
         const events: NewEvent[] = [];
-        await storeInboundBatch(
+        const batch = await storeInboundBatch(
           db,
           plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
           results,
           events,
+          !opts.dispatch,
         );
         for (const [i, plan] of plans.entries()) {
           const result = results[i] as PersistResult;
@@ -150,6 +151,22 @@ export function createIngressRepo(pool: pg.Pool): IngressRepo {
           }
         }
         await insertEvents(db, events);
+        const dispatch = results.flatMap((r) => r.dispatch);
+        if (opts.dispatch && dispatch.length) {
+          // Enqueued before the commit, so a committed row never waits for a second write to say
+          // its job exists. A job whose transaction then fails finds no new message: harmless.
+          try {
+            await opts.dispatch(dispatch);
+            if (batch.redriven.length) {
+              await db.query('update messages set dispatch_pending = false where id = any($1::text[]) and dispatch_pending', [batch.redriven]);
+            }
+          } catch (e) {
+            const redriven = new Set(batch.redriven);
+            const fresh = dispatch.map((d) => d.messageId).filter((id) => !redriven.has(id));
+            if (fresh.length) await db.query('update messages set dispatch_pending = true where id = any($1::text[])', [fresh]);
+            for (const r of results) if (r.dispatch.length) r.dispatchError = e;
+          }
+        }
         return results;
       });
     },

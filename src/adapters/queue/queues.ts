@@ -36,6 +36,8 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export interface Queues {
   add<N extends QueueName>(name: N, data: JobData<N>, opts?: JobsOptions): Promise<Job>;
+  /** Several jobs in one round trip to Redis. */
+  addBulk<N extends QueueName>(name: N, jobs: { data: JobData<N>; opts?: JobsOptions }[]): Promise<Job[]>;
   get(name: QueueName): Queue;
   close(): Promise<void>;
 }
@@ -61,6 +63,10 @@ export function createQueues(deps: { connection: Redis; prefix: string }): Queue
     async add(name, data, opts) {
       const parsed = jobSchemas[name].parse(data);
       return get(name).add(name, parsed, opts);
+    },
+    async addBulk(name, jobs) {
+      const parsed = jobs.map((j) => ({ name, data: jobSchemas[name].parse(j.data), opts: j.opts }));
+      return get(name).addBulk(parsed);
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

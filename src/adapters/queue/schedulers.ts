@@ -16,20 +16,19 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
       if (items.length === 0) return;
       // One job per conversation: the job answers every unanswered message of it.
       const latest = new Map(items.map((i) => [i.conversationId, i]));
-      await Promise.all(
-        [...latest.values()].map((i) =>
-          q().add(
-            'agent',
-            { workspaceId: i.workspaceId, conversationId: i.conversationId },
-            {
-              jobId: `agent-${i.conversationId}-${i.messageId}`,
-              delay: opts.agentDebounceMs,
-              // At most one waiting and one running job per conversation: messages that arrive
-              // while the agent works get a follow-up job instead of being missed.
-              deduplication: { id: `agent-${i.conversationId}`, keepLastIfActive: true },
-            },
-          ),
-        ),
+      // One round trip for the whole group (the ingress calls this once per group commit).
+      await q().addBulk(
+        'agent',
+        [...latest.values()].map((i) => ({
+          data: { workspaceId: i.workspaceId, conversationId: i.conversationId },
+          opts: {
+            jobId: `agent-${i.conversationId}-${i.messageId}`,
+            delay: opts.agentDebounceMs,
+            // At most one waiting and one running job per conversation: messages that arrive
+            // while the agent works get a follow-up job instead of being missed.
+            deduplication: { id: `agent-${i.conversationId}`, keepLastIfActive: true },
+          },
+        })),
       );
     },
     async media(items) {

@@ -24,6 +24,20 @@ export interface PersistResult {
   newInbound: { workspaceId: string; phoneNumberId: string; wamid: string }[];
   statusesApplied: number;
   statusesDeferred: number;
+  /**
+   * Set when `dispatch` was given to persist and the agent jobs could not be enqueued: the rows
+   * are committed with dispatch_pending (Meta's retry or the sweeper enqueues them).
+   */
+  dispatchError?: unknown;
+}
+
+export interface PersistOptions {
+  /**
+   * Enqueues the agent jobs of the group inside its transaction, before the commit. On success
+   * the rows are committed already dispatched (no second write); on failure they are committed
+   * with dispatch_pending and every result carries `dispatchError`.
+   */
+  dispatch?: (items: DispatchItem[]) => Promise<void>;
 }
 
 export interface IngressRepo {
@@ -31,7 +45,7 @@ export interface IngressRepo {
    * Stores the plans of several deliveries in one transaction (group commit): rows, windows,
    * statuses, templates, outbox events. One result per plan, in order.
    */
-  persist(plans: IngressPlan[]): Promise<PersistResult[]>;
+  persist(plans: IngressPlan[], opts?: PersistOptions): Promise<PersistResult[]>;
   markDispatched(messageIds: string[]): Promise<void>;
   /** Inbound messages stored more than `olderThan` ago whose agent job is not known to exist. */
   pendingDispatch(olderThan: Date, limit: number): Promise<DispatchItem[]>;

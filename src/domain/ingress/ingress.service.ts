@@ -64,16 +64,11 @@ export function createIngressService(deps: {
   const byWaba = new Map<string, { at: number; numbers: (VerifiedNumber & { appSecret: string })[] }>();
   const loggedUnknown = new Set<string>();
   // Concurrent deliveries are stored together, one transaction per group (see group-commit.ts).
-  const persist = createGroupCommit((plans: IngressPlan[]) => deps.repo.persist(plans), {
-    maxBatch: 256,
-    concurrency: deps.commitConcurrency ?? 1,
-  });
-  const clearDispatch = createGroupCommit(
-    async (groups: string[][]) => {
-      await deps.repo.markDispatched(groups.flat());
-      return groups.map(() => undefined);
-    },
-    { maxBatch: 512 },
+  // The group's agent jobs are enqueued inside its transaction (one addBulk), so a stored row
+  // needs no second write to clear dispatch_pending.
+  const persist = createGroupCommit(
+    (plans: IngressPlan[]) => deps.repo.persist(plans, { dispatch: (items) => deps.schedulers.agent(items) }),
+    { maxBatch: 256, concurrency: deps.commitConcurrency ?? 1 },
   );
 
   async function lookup(phoneNumberIds: string[], wabaIds: string[]) {
@@ -113,7 +108,7 @@ export function createIngressService(deps: {
 
   async function schedule(result: PersistResult, receipts: { workspaceId: string; phoneNumberId: string; wamid: string }[]) {
     try {
-      await deps.schedulers.agent(result.dispatch);
+      if (result.dispatchError !== undefined) throw result.dispatchError;
       await deps.schedulers.media(result.media);
       if (receipts.length) await deps.schedulers.receipts(receipts);
     } catch (e) {
@@ -180,13 +175,6 @@ export function createIngressService(deps: {
         throw errors.unavailable('The delivery could not be stored; retry later.', e);
       }
       await schedule(result, deps.readReceipts === 'on_receipt' ? result.newInbound : []);
-      if (result.dispatch.length) {
-        // A flag left set only means the sweeper enqueues again, and the job id makes that a
-        // no-op: a failure here does not fail the delivery.
-        await clearDispatch.submit(result.dispatch.map((d) => d.messageId)).catch((e: unknown) => {
-          logger.warn({ err: e }, 'could not clear dispatch flags');
-        });
-      }
       logger.info(
         {
           stored: result.stored,
