@@ -17,6 +17,10 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
       // One job per conversation: the job answers every unanswered message of it.
       const latest = new Map(items.map((i) => [i.conversationId, i]));
       // One round trip for the whole group (the ingress calls this once per group commit).
+      // The ingress adds these jobs just before its transaction commits, so a job can exist a
+      // moment before its message is visible: the agent worker must treat "nothing unanswered
+      // yet" as a reason to look again shortly, not as done (this matters with a debounce of 0),
+      // and a job whose transaction rolled back finds nothing and does nothing.
       await q().addBulk(
         'agent',
         [...latest.values()].map((i) => ({
