@@ -175,16 +175,18 @@ export function createIngressService(deps: {
         throw errors.unavailable('The delivery could not be stored; retry later.', e);
       }
       await schedule(result, deps.readReceipts === 'on_receipt' ? result.newInbound : []);
-      logger.info(
-        {
-          stored: result.stored,
-          duplicates: result.duplicates,
-          statuses: result.statusesApplied,
-          statuses_deferred: result.statusesDeferred,
-          from: plan.inbound.slice(0, 5).map((i) => maskPhone(i.contact.waId)),
-        },
-        'webhook stored',
-      );
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          {
+            stored: result.stored,
+            duplicates: result.duplicates,
+            statuses: result.statusesApplied,
+            statuses_deferred: result.statusesDeferred,
+            from: plan.inbound.slice(0, 5).map((i) => maskPhone(i.contact.waId)),
+          },
+          'webhook stored',
+        );
+      }
       return { outcome: 'stored', stored: result.stored, duplicates: result.duplicates, statuses: result.statusesApplied };
     },
 

@@ -10,10 +10,12 @@ export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      // Nothing is built for a line the logger would drop (LOG_LEVEL=warn drops 2xx-4xx).
+      if (!logger.isLevelEnabled(level)) return;
       const route = (req.route as { path?: string } | undefined)?.path;
       const path = route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched';
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = res.statusCode >= 500 ? 'error' : 'info';
       logger[level](
         {
           request_id: requestIdOf(res),
