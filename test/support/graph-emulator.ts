@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { metaMessageValidator } from './meta-spec';
 
 /**
  * A local emulation of the parts of Meta's Graph API the gateway calls, at the HTTP level:
@@ -31,6 +32,7 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
   const failures: { match: RegExp; status: number; error: { code: number; message?: string; details?: string } }[] = [];
   const app = express();
   app.use(express.json({ limit: '5mb' }));
+  const validate = metaMessageValidator();
   let base = '';
 
   const metaError = (res: express.Response, status: number, code: number, message: string, details?: string) =>
@@ -75,9 +77,16 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     });
   });
   app.post('/:version/:phoneNumberId/messages', (req, res) => {
-    const body = req.body as { status?: string };
+    const body = req.body as { status?: string; to?: string };
     if (body.status === 'read') return void res.json({ success: true });
-    res.json({ messaging_product: 'whatsapp', contacts: [], messages: [{ id: `wamid.EMU${calls.length}` }] });
+    // Like Meta: a body that does not fit the Message schema is refused with code 100.
+    const problems = validate(body);
+    if (problems.length) return void metaError(res, 400, 100, '(#100) Invalid parameter', problems.join('; '));
+    res.json({
+      messaging_product: 'whatsapp',
+      contacts: [{ input: body.to, wa_id: String(body.to ?? '').replace(/^\+/, '') }],
+      messages: [{ id: `wamid.EMU${calls.length.toString().padStart(8, '0')}` }],
+    });
   });
 
   const server = http.createServer(app);

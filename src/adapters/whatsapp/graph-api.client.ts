@@ -33,7 +33,22 @@ const metaErrorBody = z.object({
   }),
 });
 
+const sendResponseSchema = z.looseObject({
+  messaging_product: z.string().optional(),
+  contacts: z.array(z.looseObject({ input: z.string().optional(), wa_id: z.string().optional() })).optional(),
+  messages: z.array(z.looseObject({ id: z.string().min(1), message_status: z.string().optional() })).min(1),
+});
+
+export interface SendResult {
+  wamid: string;
+  waId: string | undefined;
+  /** Only for paced templates: accepted | held_for_quality_assessment. */
+  messageStatus: string | undefined;
+}
+
 export interface GraphClient {
+  /** POST /{phone-number-id}/messages with a body built by toGraphBody. */
+  sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<SendResult>;
   getMediaInfo(token: string, mediaId: string, phoneNumberId?: string): Promise<MediaInfo>;
   downloadMedia(token: string, url: string): Promise<{ data: Buffer; contentType: string | undefined }>;
   markRead(token: string, phoneNumberId: string, wamid: string): Promise<void>;
@@ -78,6 +93,18 @@ export function createGraphClient(opts: GraphClientOptions): GraphClient {
   const maxBytes = opts.maxMediaBytes ?? 100 * 1024 * 1024;
 
   return {
+    async sendMessage(token, phoneNumberId, body) {
+      try {
+        const res = await http.post(`/${encodeURIComponent(phoneNumberId)}/messages`, body, { headers: auth(token) });
+        const parsed = sendResponseSchema.safeParse(res.data);
+        if (!parsed.success) throw new GraphApiError({ message: 'send: unexpected response', httpStatus: res.status });
+        const first = parsed.data.messages[0] as { id: string; message_status?: string };
+        return { wamid: first.id, waId: parsed.data.contacts?.[0]?.wa_id, messageStatus: first.message_status };
+      } catch (e) {
+        throw toGraphError(e, 'send');
+      }
+    },
+
     async getMediaInfo(token, mediaId, phoneNumberId) {
       try {
         const res = await http.get(`/${encodeURIComponent(mediaId)}`, {
