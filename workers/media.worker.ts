@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Worker } from 'bullmq';
 import { createWorker, type WorkerDeps } from '../src/adapters/queue/queues';
 import type { GraphClient } from '../src/adapters/whatsapp/graph-api.client';
-import { GraphApiError } from '../src/adapters/whatsapp/graph-errors';
+import { GraphApiError } from '../src/domain/whatsapp/graph-errors';
 import type { MediaRepo, MediaStorage } from '../src/domain/media/media.port';
 import type { TenancyService } from '../src/domain/tenancy/tenancy.service';
 

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Worker } from 'bullmq';
 import { createWorker, type WorkerDeps } from '../src/adapters/queue/queues';
 import type { GraphClient } from '../src/adapters/whatsapp/graph-api.client';
-import { GraphApiError } from '../src/adapters/whatsapp/graph-errors';
+import { GraphApiError } from '../src/domain/whatsapp/graph-errors';
 import type { TenancyService } from '../src/domain/tenancy/tenancy.service';
 
 /** Marks inbound messages as read on WhatsApp (READ_RECEIPTS=on_receipt). */

@@ -23,6 +23,8 @@ export interface GraphEmulator {
   addMedia(id: string, data: Buffer, mimeType: string, opts?: { expiredUrls?: number; sha256?: string }): void;
   /** The next matching request gets this error (Meta's error shape). */
   failNext(match: RegExp, status: number, error: { code: number; message?: string; details?: string }): void;
+  /** The wamid the next accepted send gets (otherwise a made-up one). */
+  setNextWamid(wamid: string): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
   const calls: GraphCall[] = [];
   const media = new Map<string, { data: Buffer; mimeType: string; expiredUrls: number; sha256?: string }>();
   const failures: { match: RegExp; status: number; error: { code: number; message?: string; details?: string } }[] = [];
+  let nextWamid: string | undefined;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   const validate = metaMessageValidator();
@@ -85,8 +88,9 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     res.json({
       messaging_product: 'whatsapp',
       contacts: [{ input: body.to, wa_id: String(body.to ?? '').replace(/^\+/, '') }],
-      messages: [{ id: `wamid.EMU${calls.length.toString().padStart(8, '0')}` }],
+      messages: [{ id: nextWamid ?? `wamid.EMU${calls.length.toString().padStart(8, '0')}` }],
     });
+    nextWamid = undefined;
   });
 
   const server = http.createServer(app);
@@ -100,6 +104,9 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     },
     failNext(match, status, error) {
       failures.push({ match, status, error });
+    },
+    setNextWamid(wamid) {
+      nextWamid = wamid;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -1,7 +1,7 @@
 import { outboundMessageSchema } from '../../domain/messages/outbound.schema';
 import { startGraphEmulator, type GraphEmulator } from '../../../test/support/graph-emulator';
 import { createGraphClient } from './graph-api.client';
-import { GraphApiError } from './graph-errors';
+import { GraphApiError } from '../../domain/whatsapp/graph-errors';
 import { toGraphBody } from './message-body';
 
 describe('Graph API client against the emulator', () => {

@@ -1,6 +1,6 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { GraphApiError } from './graph-errors';
+import { GraphApiError } from '../../domain/whatsapp/graph-errors';
 
 /**
  * The WhatsApp Cloud API (Graph) client. Every non-2xx becomes a GraphApiError carrying Meta's

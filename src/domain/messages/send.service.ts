@@ -1,0 +1,84 @@
+import { GraphApiError } from '../whatsapp/graph-errors';
+import type { Logger } from '../../lib/logger';
+import type { TenancyService } from '../tenancy/tenancy.service';
+import type { SendRepo } from './send.port';
+
+/**
+ * One outbound message to Meta, exactly once as far as it can be known:
+ * - the row moves queued -> sending -> sent | failed around the Graph call;
+ * - the wamid Meta returns is remembered outside Postgres (in the job) before it is recorded, so
+ *   a database hiccup after a successful call is finished on retry without a second call;
+ * - a row found in `sending` with no remembered wamid means the previous attempt died between
+ *   the call and its answer. Policy: at most once. It is marked failed ("unknown_outcome") and
+ *   never sent again; the message.failed event lets the integrator decide.
+ */
+export type SendOutcome =
+  | { outcome: 'sent'; wamid: string }
+  | { outcome: 'failed'; code: number | null }
+  | { outcome: 'cancelled' | 'done' | 'missing' }
+  /** Meta's pair rate limit (131056): send this recipient's message later, after `delayMs`. */
+  | { outcome: 'pair_rate_limited'; delayMs: number };
+
+export class RetryableSendError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryableSendError';
+  }
+}
+
+export const UNKNOWN_OUTCOME = {
+  code: null,
+  title: 'unknown_outcome',
+  details: 'The gateway stopped while sending this message; it may or may not have reached WhatsApp. It is not retried, so that it is never sent twice.',
+};
+
+export interface SendService {
+  send(messageId: string, job: { rememberedWamid?: string; remember(wamid: string): Promise<void> }): Promise<SendOutcome>;
+}
+
+export function createSendService(deps: {
+  repo: SendRepo;
+  graph: { sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<{ wamid: string }> };
+  tenancy: Pick<TenancyService, 'credentials'>;
+  logger: Logger;
+}): SendService {
+  return {
+    async send(messageId, job) {
+      const claim = await deps.repo.claim(messageId);
+      if (claim.outcome === 'missing' || claim.outcome === 'cancelled') return { outcome: claim.outcome };
+      if (claim.outcome === 'done') return { outcome: 'done' };
+      if (claim.outcome === 'unknown') {
+        if (job.rememberedWamid) {
+          await deps.repo.markSent(messageId, job.rememberedWamid);
+          await deps.repo.applyPendingStatuses(claim.row.phone_number_id, job.rememberedWamid);
+          return { outcome: 'sent', wamid: job.rememberedWamid };
+        }
+        deps.logger.warn({ message_id: messageId }, 'send outcome unknown after a crash: marked failed, not resent');
+        await deps.repo.markFailed(messageId, UNKNOWN_OUTCOME, false);
+        return { outcome: 'failed', code: null };
+      }
+      const row = claim.row;
+      const { accessToken } = await deps.tenancy.credentials({ id: row.phone_number_id, workspaceId: row.workspace_id });
+      let wamid: string;
+      try {
+        wamid = (await deps.graph.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
+      } catch (e) {
+        if (!(e instanceof GraphApiError)) throw e;
+        if (e.errorClass === 'permanent') {
+          await deps.repo.markFailed(messageId, { code: e.code ?? null, title: e.message, details: e.details ?? null }, e.code === 131047);
+          return { outcome: 'failed', code: e.code ?? null };
+        }
+        await deps.repo.requeue(messageId);
+        if (e.errorClass === 'pair_rate_limited') {
+          // Meta: wait 4^n seconds before the next message to this user (n = 0, 1, 2 ...).
+          return { outcome: 'pair_rate_limited', delayMs: 4 ** Math.min(row.send_attempts - 1, 6) * 1000 };
+        }
+        throw new RetryableSendError(e.message, { cause: e });
+      }
+      await job.remember(wamid);
+      await deps.repo.markSent(messageId, wamid);
+      await deps.repo.applyPendingStatuses(row.phone_number_id, wamid);
+      return { outcome: 'sent', wamid };
+    },
+  };
+}
