@@ -1,0 +1,118 @@
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { DEFAULT_JOB_OPTIONS } from '../src/adapters/queue/queues';
+import { RetryableSendError, type SendService } from '../src/domain/messages/send.service';
+import type { SendRepo } from '../src/domain/messages/send.port';
+import type { PhoneNumber } from '../src/domain/tenancy/tenancy.service';
+import type { Logger } from '../src/lib/logger';
+
+/**
+ * The send pipeline: one BullMQ queue per number ("send-<number id>"), drained by a worker whose
+ * limiter holds that number's messages per second. Meta's pair limit (131056) delays only the
+ * recipient it concerns: a per-recipient "not before" time in Redis, honoured by every job.
+ */
+export const sendJobSchema = z.object({
+  workspaceId: z.string(),
+  messageId: z.string(),
+  recipient: z.string(),
+  /** Set once Meta accepted the message, before the row records it (see send.service.ts). */
+  wamid: z.string().optional(),
+});
+export type SendJob = z.infer<typeof sendJobSchema>;
+
+export const sendQueueName = (numberId: string) => `send-${numberId}`;
+export const SEND_ATTEMPTS = 8;
+
+export interface SendWorkers {
+  /** Starts a worker for every number that has none, and adjusts nothing else. */
+  sync(numbers: PhoneNumber[]): void;
+  enqueue(numberId: string, job: SendJob): Promise<void>;
+  close(force?: boolean): Promise<void>;
+}
+
+export function createSendWorkers(deps: {
+  producer: Redis;
+  workerConnection: Redis;
+  prefix: string;
+  service: SendService;
+  repo: Pick<SendRepo, 'markFailed'>;
+  logger: Logger;
+  /** Run workers in this process (false: only enqueue). */
+  consume: boolean;
+}): SendWorkers {
+  const queues = new Map<string, Queue>();
+  const workers = new Map<string, Worker>();
+  const pairKey = (numberId: string, recipient: string) => `${deps.prefix}:pair:${numberId}:${recipient}`;
+
+  const queue = (numberId: string) => {
+    let q = queues.get(numberId);
+    if (!q) {
+      q = new Queue(sendQueueName(numberId), {
+        connection: deps.producer,
+        prefix: deps.prefix,
+        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delay: 2_000 } },
+        skipWaitingForReady: true,
+      });
+      queues.set(numberId, q);
+    }
+    return q;
+  };
+
+  const processor = (numberId: string) => async (job: Job, token?: string) => {
+    const parsed = sendJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid send job payload');
+    const data = parsed.data;
+    const key = pairKey(numberId, data.recipient);
+    const notBefore = Number((await deps.producer.get(key)) ?? 0);
+    if (notBefore > Date.now()) {
+      await job.moveToDelayed(notBefore, token);
+      throw new DelayedError();
+    }
+    try {
+      const result = await deps.service.send(data.messageId, {
+        rememberedWamid: data.wamid,
+        remember: async (wamid) => job.updateData({ ...data, wamid }),
+      });
+      if (result.outcome === 'pair_rate_limited') {
+        const until = Date.now() + result.delayMs;
+        await deps.producer.set(key, String(until), 'PX', result.delayMs);
+        await job.moveToDelayed(until, token);
+        throw new DelayedError();
+      }
+      return result;
+    } catch (e) {
+      if (e instanceof RetryableSendError && job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) {
+        await deps.repo.markFailed(data.messageId, { code: null, title: 'retries_exhausted', details: e.message }, false);
+      }
+      throw e;
+    }
+  };
+
+  return {
+    sync(numbers) {
+      if (!deps.consume) return;
+      for (const n of numbers) {
+        if (workers.has(n.id)) continue;
+        const w = new Worker(sendQueueName(n.id), processor(n.id), {
+          connection: deps.workerConnection,
+          prefix: deps.prefix,
+          concurrency: Math.min(50, n.messagesPerSecond),
+          limiter: { max: n.messagesPerSecond, duration: 1_000 },
+        });
+        w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, jobId: job?.id, err: { message: err.message } }, 'send job failed'));
+        w.on('error', (err) => deps.logger.error({ queue: w.name, err }, 'send worker error'));
+        workers.set(n.id, w);
+      }
+    },
+    async enqueue(numberId, job) {
+      await queue(numberId).add('send', sendJobSchema.parse(job), { jobId: `send-${job.messageId}` });
+    },
+    async close(force = false) {
+      await Promise.all([...workers.values()].map((w) => w.close(force)));
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      workers.clear();
+      queues.clear();
+    },
+  };
+}
