@@ -27,6 +27,14 @@ import { createMediaRepo } from './adapters/postgres/media.repo';
 import { createLocalDiskStorage } from './adapters/storage/local-disk.storage';
 import { createSupabaseStorage } from './adapters/storage/supabase.storage';
 import { createGraphClient } from './adapters/whatsapp/graph-api.client';
+import { toGraphBody } from './adapters/whatsapp/message-body';
+import { createSandboxSink } from './adapters/whatsapp/sandbox-sink';
+import { createSendRepo } from './adapters/postgres/send.repo';
+import { createOutboundRepo } from './adapters/postgres/outbound.repo';
+import { createIdempotencyRepo } from './adapters/postgres/idempotency.repo';
+import { createSendService } from './domain/messages/send.service';
+import { createOutboundService } from './domain/messages/outbound.service';
+import { createSendWorkers } from '../workers/send.worker';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
 import { createSchedulers } from './adapters/queue/schedulers';
 import { createIngressService, type IngressService } from './domain/ingress/ingress.service';
@@ -180,7 +188,32 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     : createLocalDiskStorage(path.join(config.dataDir, 'media'));
   const mediaRepo = createMediaRepo(database.pool);
   const graph = createGraphClient({ baseUrl: config.whatsapp.graphUrl, apiVersion: config.whatsapp.apiVersion });
-  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage }) : undefined;
+  // The send pipeline: per-number queues; workers only in worker processes.
+  const ingressRepo = createIngressRepo(database.pool);
+  const sendRepo = createSendRepo(database.pool, ingressRepo);
+  const sendWorkerConnection = opts.workers ? createRedis(config.redisUrl, 'worker', logger) : undefined;
+  const sendWorkers = redis
+    ? createSendWorkers({
+        producer: redis,
+        workerConnection: sendWorkerConnection ?? redis,
+        prefix: config.queuePrefix,
+        service: createSendService({ repo: sendRepo, graph, sandbox: createSandboxSink(logger), tenancy, logger }),
+        repo: sendRepo,
+        logger,
+        consume: opts.workers,
+      })
+    : undefined;
+  const outboundRepo = createOutboundRepo(database.pool);
+  const outbound = createOutboundService({
+    repo: outboundRepo,
+    enqueue: async (numberId, job) => {
+      if (!sendWorkers) throw new Error('no queues in this process');
+      await sendWorkers.enqueue(numberId, job);
+    },
+    toGraphBody,
+  });
+  const idempotency = createIdempotencyRepo(database.pool);
+  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage, outbound, idempotency }) : undefined;
 
   const workers: Worker[] = [];
   if (opts.workers) {
@@ -210,7 +243,14 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     async runWorkers() {
       for (const w of workers) void w.run();
       if (opts.workers) {
-        stopSweeper = startSweeper({ ingress: services.ingress, logger });
+        const syncSenders = async () => sendWorkers?.sync(await tenancy.listNumbers());
+        await syncSenders();
+        const redriveSends = async () => {
+          for (const s of await outboundRepo.stuckQueued(new Date(Date.now() - 30_000), 500)) {
+            await sendWorkers?.enqueue(s.numberId, { workspaceId: s.workspaceId, messageId: s.messageId, recipient: s.recipient });
+          }
+        };
+        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends] });
       }
       if (queues && workers.length > 0) {
         await scheduleMaintenance(queues).catch((e: Error) =>
@@ -220,7 +260,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     },
     async close({ force = false } = {}) {
       stopSweeper();
-      await Promise.all(workers.map((w) => w.close(force)));
+      await Promise.all([...workers.map((w) => w.close(force)), sendWorkers?.close(force)]);
+      sendWorkerConnection?.disconnect();
       await queues?.close().catch(() => undefined);
       redis?.disconnect();
       if (!opts.database) await database.close();

@@ -6,13 +6,12 @@ import type { Logger } from '../src/lib/logger';
  * job was never enqueued, media never fetched. Runs in every worker process; the deterministic
  * job ids make concurrent sweeps harmless.
  */
-export function startSweeper(deps: { ingress: IngressService; logger: Logger; everyMs?: number }): () => void {
+export function startSweeper(deps: { ingress: IngressService; logger: Logger; everyMs?: number; tasks?: (() => Promise<unknown>)[] }): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    deps.ingress
-      .redrive()
+    Promise.all([deps.ingress.redrive(), ...(deps.tasks ?? []).map((t) => t())])
       .catch((e: Error) => deps.logger.warn({ err: { message: e.message } }, 'sweeper could not re-drive (will retry)'))
       .finally(() => {
         running = false;

@@ -12,6 +12,9 @@ import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
 import { mediaRoutes } from './routes/media.route';
+import { messagesRoutes } from './routes/messages.route';
+import type { OutboundService } from '../domain/messages/outbound.service';
+import type { IdempotencyRepo } from '../domain/shared/idempotency';
 import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
 import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
 
@@ -23,6 +26,8 @@ export interface AppDeps {
   ingress: IngressService;
   mediaRepo: MediaRepo;
   storage: MediaStorage;
+  outbound: OutboundService;
+  idempotency: IdempotencyRepo;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -41,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(meRoutes(deps));
   api.use(apiKeysRoutes(deps));
   api.use(mediaRoutes(deps));
+  api.use(messagesRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

@@ -39,6 +39,8 @@ export interface SendService {
 export function createSendService(deps: {
   repo: SendRepo;
   graph: { sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<{ wamid: string }> };
+  /** Test messages (test keys, sandbox numbers) go here and never reach Meta. */
+  sandbox?: { sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<{ wamid: string }> };
   tenancy: Pick<TenancyService, 'credentials'>;
   logger: Logger;
 }): SendService {
@@ -61,7 +63,9 @@ export function createSendService(deps: {
       const { accessToken } = await deps.tenancy.credentials({ id: row.phone_number_id, workspaceId: row.workspace_id });
       let wamid: string;
       try {
-        wamid = (await deps.graph.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
+        const target = row.test ? deps.sandbox : deps.graph;
+        if (!target) throw new Error('test message but no sandbox configured');
+        wamid = (await target.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
       } catch (e) {
         if (!(e instanceof GraphApiError)) throw e;
         if (e.errorClass === 'permanent') {
