@@ -34,6 +34,8 @@ import { createOutboundRepo } from './adapters/postgres/outbound.repo';
 import { createIdempotencyRepo } from './adapters/postgres/idempotency.repo';
 import { createSendService } from './domain/messages/send.service';
 import { createOutboundService } from './domain/messages/outbound.service';
+import { createTemplatesService } from './domain/templates/templates.service';
+import { createTemplatesRepo } from './adapters/postgres/templates.repo';
 import { createSendWorkers } from '../workers/send.worker';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
 import { createSchedulers } from './adapters/queue/schedulers';
@@ -213,7 +215,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     toGraphBody,
   });
   const idempotency = createIdempotencyRepo(database.pool);
-  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage, outbound, idempotency }) : undefined;
+  const templates = createTemplatesService({ repo: createTemplatesRepo(database.pool), tenancy, graph });
+  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage, outbound, idempotency, templates }) : undefined;
 
   const workers: Worker[] = [];
   if (opts.workers) {
@@ -223,7 +226,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       prefix: config.queuePrefix,
       logger,
     };
-    workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool) }));
+    workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool), syncTemplates: () => templates.syncAll() }));
     workers.push(createMediaWorker({ ...workerDeps, repo: mediaRepo, storage, graph, tenancy }));
     workers.push(createReceiptsWorker({ ...workerDeps, graph, tenancy }));
     releases.push(() => workerDeps.connection.disconnect());
@@ -253,7 +256,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends] });
       }
       if (queues && workers.length > 0) {
-        await scheduleMaintenance(queues).catch((e: Error) =>
+        await scheduleMaintenance(queues, config.templateSyncIntervalMs).catch((e: Error) =>
           logger.warn({ err: { message: e.message } }, 'could not schedule maintenance'),
         );
       }

@@ -5,7 +5,7 @@ import type { MaintenanceRepo } from '../src/adapters/postgres/maintenance.repo'
 export const PRUNE_EVERY_MS = 15 * 60_000;
 
 /** Housekeeping on a schedule: drops idempotency keys and orphan statuses past their retention. */
-export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRepo; now?: () => Date }): Worker {
+export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRepo; syncTemplates?: () => Promise<number>; now?: () => Date }): Worker {
   const now = deps.now ?? (() => new Date());
   return createWorker(
     'maintenance',
@@ -17,6 +17,9 @@ export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRe
         if (idempotencyKeys + pendingStatuses > 0) deps.logger.info({ idempotencyKeys, pendingStatuses }, 'pruned expired rows');
         return { idempotencyKeys, pendingStatuses };
       }
+      if (data.task === 'sync_templates' && deps.syncTemplates) {
+        return { templates: await deps.syncTemplates() };
+      }
       return undefined;
     },
     deps,
@@ -24,8 +27,12 @@ export function createMaintenanceWorker(deps: WorkerDeps & { repo: MaintenanceRe
 }
 
 /** Idempotent: every process may call it; there is one scheduler per id. */
-export async function scheduleMaintenance(queues: Queues): Promise<void> {
-  await queues
-    .get('maintenance')
-    .upsertJobScheduler('prune', { every: PRUNE_EVERY_MS }, { name: 'maintenance', data: { task: 'prune' } });
+export async function scheduleMaintenance(queues: Queues, templateSyncEveryMs: number): Promise<void> {
+  const q = queues.get('maintenance');
+  await q.upsertJobScheduler('prune', { every: PRUNE_EVERY_MS }, { name: 'maintenance', data: { task: 'prune' } });
+  if (templateSyncEveryMs > 0) {
+    await q.upsertJobScheduler('sync_templates', { every: templateSyncEveryMs }, { name: 'maintenance', data: { task: 'sync_templates' } });
+  } else {
+    await q.removeJobScheduler('sync_templates');
+  }
 }

@@ -94,6 +94,7 @@ export const envSchema = z
     MASTER_KEY: masterKey,
     SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
     AGENT_DEBOUNCE_MS: int(1_500, 0, 60_000),
+    TEMPLATE_SYNC_INTERVAL_MS: int(15 * 60_000, 0, 24 * 3_600_000),
     READ_RECEIPTS: z
       .enum(['off', 'on_receipt', 'on_answer'], { message: 'must be off, on_receipt or on_answer' })
       .default('on_answer'),
@@ -196,6 +197,8 @@ export interface Config {
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
   agentDebounceMs: number;
+  /** How often the template catalog is pulled from Meta (0: never on a schedule). */
+  templateSyncIntervalMs: number;
   /** Supabase Storage for media; undefined: local disk under dataDir/media. */
   supabase: { url: string; serviceRoleKey: string; bucket: string } | undefined;
   readReceipts: Env['READ_RECEIPTS'];
@@ -262,6 +265,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
+    templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
     supabase:
       env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY
         ? { url: env.SUPABASE_URL, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY, bucket: env.SUPABASE_STORAGE_BUCKET }

@@ -13,6 +13,8 @@ import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
 import { mediaRoutes } from './routes/media.route';
 import { messagesRoutes } from './routes/messages.route';
+import { templatesRoutes } from './routes/templates.route';
+import type { TemplatesService } from '../domain/templates/templates.service';
 import type { OutboundService } from '../domain/messages/outbound.service';
 import type { IdempotencyRepo } from '../domain/shared/idempotency';
 import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
@@ -28,6 +30,7 @@ export interface AppDeps {
   storage: MediaStorage;
   outbound: OutboundService;
   idempotency: IdempotencyRepo;
+  templates: TemplatesService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -47,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(apiKeysRoutes(deps));
   api.use(mediaRoutes(deps));
   api.use(messagesRoutes(deps));
+  api.use(templatesRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

@@ -25,6 +25,8 @@ export interface GraphEmulator {
   failNext(match: RegExp, status: number, error: { code: number; message?: string; details?: string }): void;
   /** The wamid the next accepted send gets (otherwise a made-up one). */
   setNextWamid(wamid: string): void;
+  /** The template catalog of a WABA, served in pages of `pageSize`. */
+  setTemplates(wabaId: string, templates: Record<string, unknown>[], pageSize?: number): void;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
   const media = new Map<string, { data: Buffer; mimeType: string; expiredUrls: number; sha256?: string }>();
   const failures: { match: RegExp; status: number; error: { code: number; message?: string; details?: string } }[] = [];
   let nextWamid: string | undefined;
+  const catalogs = new Map<string, { templates: Record<string, unknown>[]; pageSize: number }>();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   const validate = metaMessageValidator();
@@ -66,6 +69,14 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
       return void res.status(404).end();
     }
     res.type(m.mimeType).send(m.data);
+  });
+  app.get('/:version/:wabaId/message_templates', (req, res) => {
+    const c = catalogs.get(req.params.wabaId);
+    if (!c) return void metaError(res, 400, 100, 'Unsupported get request.');
+    const start = Number(req.query.after ?? 0);
+    const data = c.templates.slice(start, start + c.pageSize);
+    const more = start + c.pageSize < c.templates.length;
+    res.json({ data, paging: { cursors: { before: String(start), after: String(start + c.pageSize) }, ...(more ? { next: `${base}/next` } : {}) } });
   });
   app.get('/:version/:mediaId', (req, res) => {
     const m = media.get(req.params.mediaId);
@@ -107,6 +118,9 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     },
     setNextWamid(wamid) {
       nextWamid = wamid;
+    },
+    setTemplates(wabaId, templates, pageSize = 2) {
+      catalogs.set(wabaId, { templates, pageSize });
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

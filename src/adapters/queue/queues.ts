@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/logger';
  */
 export const jobSchemas = {
   /** Housekeeping: expired idempotency keys and the like. */
-  maintenance: z.object({ task: z.enum(['prune']) }),
+  maintenance: z.object({ task: z.enum(['prune', 'sync_templates']) }),
   /** Answer a conversation's unanswered inbound messages (one pending job per conversation). */
   agent: z.object({ workspaceId: z.string(), conversationId: z.string() }),
   /** Fetch an inbound message's media from Meta and store it. */

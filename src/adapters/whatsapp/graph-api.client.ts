@@ -46,7 +46,25 @@ export interface SendResult {
   messageStatus: string | undefined;
 }
 
+const templatePageSchema = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      id: z.union([z.string(), z.number()]).transform(String),
+      name: z.string(),
+      language: z.string(),
+      status: z.string(),
+      category: z.string(),
+      parameter_format: z.string().optional(),
+      components: z.array(z.looseObject({})).optional(),
+    }),
+  ),
+  paging: z.looseObject({ cursors: z.looseObject({ after: z.string().optional() }).optional(), next: z.string().optional() }).optional(),
+});
+export type GraphTemplate = z.infer<typeof templatePageSchema>['data'][number];
+
 export interface GraphClient {
+  /** Every template of a WhatsApp Business Account, all pages. */
+  listTemplates(token: string, wabaId: string): Promise<GraphTemplate[]>;
   /** POST /{phone-number-id}/messages with a body built by toGraphBody. */
   sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<SendResult>;
   getMediaInfo(token: string, mediaId: string, phoneNumberId?: string): Promise<MediaInfo>;
@@ -93,6 +111,27 @@ export function createGraphClient(opts: GraphClientOptions): GraphClient {
   const maxBytes = opts.maxMediaBytes ?? 100 * 1024 * 1024;
 
   return {
+    async listTemplates(token, wabaId) {
+      const all: GraphTemplate[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        try {
+          const res = await http.get(`/${encodeURIComponent(wabaId)}/message_templates`, {
+            headers: auth(token),
+            params: { fields: 'name,status,category,language,components,parameter_format', limit: 100, ...(after ? { after } : {}) },
+          });
+          const parsed = templatePageSchema.safeParse(res.data);
+          if (!parsed.success) throw new GraphApiError({ message: 'templates: unexpected response', httpStatus: res.status });
+          all.push(...parsed.data.data);
+          after = parsed.data.paging?.next ? parsed.data.paging.cursors?.after : undefined;
+          if (!after) return all;
+        } catch (e) {
+          throw toGraphError(e, 'templates');
+        }
+      }
+      return all;
+    },
+
     async sendMessage(token, phoneNumberId, body) {
       try {
         const res = await http.post(`/${encodeURIComponent(phoneNumberId)}/messages`, body, { headers: auth(token) });
