@@ -33,8 +33,8 @@ import { createSendRepo } from './adapters/postgres/send.repo';
 import { createOutboundRepo } from './adapters/postgres/outbound.repo';
 import { createIdempotencyRepo } from './adapters/postgres/idempotency.repo';
 import { createSendService } from './domain/messages/send.service';
-import { createOutboundService } from './domain/messages/outbound.service';
-import { createTemplatesService } from './domain/templates/templates.service';
+import { createOutboundService, type OutboundService } from './domain/messages/outbound.service';
+import { createTemplatesService, type TemplatesService } from './domain/templates/templates.service';
 import { createTemplatesRepo } from './adapters/postgres/templates.repo';
 import { createSendWorkers } from '../workers/send.worker';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
@@ -64,11 +64,16 @@ export interface Services {
   ingress: IngressService;
 }
 
+export interface OutboundServices {
+  outbound: OutboundService;
+  templates: TemplatesService;
+}
+
 export interface Runtime {
   config: Config;
   logger: Logger;
   db: Database;
-  services: Services;
+  services: Services & OutboundServices;
   app: Express | undefined;
   redis: Redis | undefined;
   queues: Queues | undefined;
@@ -237,7 +242,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     config,
     logger,
     db: database,
-    services,
+    services: { ...services, outbound, templates },
     app,
     redis,
     queues,

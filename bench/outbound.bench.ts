@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createRuntime } from '../src/composition';
+import { loadConfig } from '../src/config/env';
+import type { Principal } from '../src/domain/keys/api-keys.service';
+import { SCOPES } from '../src/domain/keys/scopes';
+import { createLogger } from '../src/lib/logger';
+import { newId } from '../src/lib/ids';
+import { startGraphEmulator, type GraphCall } from '../test/support/graph-emulator';
+import type { BenchRow } from './ingress.bench';
+
+/**
+ * bench/outbound: messages through the real send pipeline (POST /v1/messages' service, per-number
+ * BullMQ queues and limiters, the Graph client) to the Graph emulator, whose arrival times are the
+ * measurement: the achieved rate of each number against its limit, and the most messages any
+ * number got into any sliding 1-second window.
+ */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TOKEN = 'bench-token';
+
+function stats(calls: GraphCall[], limit: number) {
+  const t = calls.map((c) => c.at).sort((a, b) => a - b);
+  let maxWindow = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (j < t.length && (t[j] as number) < (t[i] as number) + 1000) j++;
+    maxWindow = Math.max(maxWindow, j - i);
+  }
+  const spanS = t.length > 1 ? ((t.at(-1) as number) - (t[0] as number)) / 1000 : 0;
+  // The first second's burst is free; the rate is what the rest sustains.
+  const achieved = spanS > 0 ? (t.length - limit) / spanS : 0;
+  return { count: t.length, achieved, ratio: achieved / limit, maxWindow };
+}
+
+async function scenario(label: string, numbers: number, perNumber: number, mps: number): Promise<BenchRow[]> {
+  const graph = await startGraphEmulator(TOKEN);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-out-'));
+  const prefix = `bout${randomBytes(4).toString('hex')}`;
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    MASTER_KEY: randomBytes(32).toString('hex'),
+    WHATSAPP_GRAPH_URL: graph.url,
+    TEMPLATE_SYNC_INTERVAL_MS: '0',
+  });
+  const rt = await createRuntime(config, createLogger({ level: 'silent' }), { redis: true, http: false, workers: true });
+  try {
+    const ws = await rt.services.tenancy.createWorkspace({ name: 'bench' });
+    const principal: Principal = { workspaceId: ws.id, keyId: 'bench', mode: 'live', scopes: new Set(SCOPES) };
+    const nums: { id: string; phoneNumberId: string; to: string }[] = [];
+    for (let i = 0; i < numbers; i++) {
+      const phoneNumberId = String(100_000_000_000_001 + i);
+      const n = await rt.services.tenancy.addNumber({
+        workspaceId: ws.id, phoneNumberId, wabaId: '900000000000001', accessToken: TOKEN, appSecret: 's', verifyToken: `v${i}`,
+        messagesPerSecond: mps, source: 'cli',
+      });
+      // A customer who wrote a minute ago: the window is open.
+      const to = `1555${String(1_000_000 + i)}`;
+      const contactId = newId('contact');
+      await rt.db.pool.query('insert into contacts (id, workspace_id, wa_id) values ($1, $2, $3)', [contactId, ws.id, to]);
+      await rt.db.pool.query(
+        `insert into conversations (id, workspace_id, phone_number_id, contact_id, last_inbound_at, window_expires_at)
+         values ($1, $2, $3, $4, now() - interval '1 minute', now() + interval '1 day')`,
+        [newId('conversation'), ws.id, n.id, contactId],
+      );
+      nums.push({ id: n.id, phoneNumberId, to: `+${to}` });
+    }
+    await rt.runWorkers();
+    // Submit everything up front, interleaved across numbers, 64 at a time.
+    const jobs = Array.from({ length: numbers * perNumber }, (_, k) => nums[k % numbers] as (typeof nums)[number]);
+    for (let i = 0; i < jobs.length; i += 64) {
+      await Promise.all(
+        jobs.slice(i, i + 64).map((n, j) =>
+          rt.services.outbound.submit(principal, { from: n.id, to: n.to, type: 'text', text: { body: `bench ${i + j}` } } as never),
+        ),
+      );
+    }
+    const total = numbers * perNumber;
+    const deadline = Date.now() + (perNumber / mps) * 1000 * 3 + 30_000;
+    const sends = () => graph.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/messages'));
+    while (sends().length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const rows: BenchRow[] = [];
+    let worstRatio = Infinity;
+    let worstWindow = 0;
+    for (const n of nums) {
+      const s = stats(sends().filter((c) => c.path === `/v23.0/${n.phoneNumberId}/messages`), mps);
+      worstRatio = Math.min(worstRatio, s.ratio);
+      worstWindow = Math.max(worstWindow, s.maxWindow);
+      if (s.count !== perNumber) rows.push({ bench: 'outbound', metric: `${label}: number ${n.phoneNumberId} delivered`, value: `${s.count} / ${perNumber}` });
+    }
+    rows.push(
+      { bench: 'outbound', metric: `${label}: messages accepted by the emulator`, value: `${sends().length} / ${total}` },
+      { bench: 'outbound', metric: `${label}: lowest achieved/limit ratio of a number (target >= 0.90)`, value: worstRatio.toFixed(2) },
+      { bench: 'outbound', metric: `${label}: most messages of one number in any 1 s window (limit ${mps})`, value: String(worstWindow) },
+    );
+    return rows;
+  } finally {
+    await rt.close();
+    await graph.close();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    redis.disconnect();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<BenchRow[]> {
+  return [
+    ...(await scenario('10 numbers x 400 at 80/s', 10, 400, 80)),
+    ...(await scenario('1 number x 4000 at 1000/s', 1, 4000, 1000)),
+  ];
+}
