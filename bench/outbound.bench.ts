@@ -84,6 +84,14 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
     const sends = () => graph.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/messages'));
     while (sends().length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     const rows: BenchRow[] = [];
+    const bodies = new Map<string, number>();
+    for (const c of sends()) {
+      const b = (c.body as { text?: { body?: string } }).text?.body ?? '';
+      bodies.set(b, (bodies.get(b) ?? 0) + 1);
+    }
+    const duplicated = [...bodies.values()].filter((n) => n > 1).length;
+    rows.push({ bench: 'outbound', metric: `${label}: messages sent more than once (must be 0)`, value: String(duplicated) });
+    if (duplicated > 0) process.exitCode = 1;
     let worstRatio = Infinity;
     let worstWindow = 0;
     for (const n of nums) {
@@ -92,8 +100,10 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
       worstWindow = Math.max(worstWindow, s.maxWindow);
       if (s.count !== perNumber) rows.push({ bench: 'outbound', metric: `${label}: number ${n.phoneNumberId} delivered`, value: `${s.count} / ${perNumber}` });
     }
+    const failed = await rt.db.pool.query<{ n: number }>("select count(*)::int as n from messages where direction = 'out' and status = 'failed'");
     rows.push(
       { bench: 'outbound', metric: `${label}: messages accepted by the emulator`, value: `${sends().length} / ${total}` },
+      { bench: 'outbound', metric: `${label}: messages marked failed (timeouts count as unknown outcome)`, value: String(failed.rows[0]?.n ?? 0) },
       { bench: 'outbound', metric: `${label}: lowest achieved/limit ratio of a number (target >= 0.90)`, value: worstRatio.toFixed(2) },
       { bench: 'outbound', metric: `${label}: most messages of one number in any 1 s window (limit ${mps})`, value: String(worstWindow) },
     );

@@ -2,14 +2,15 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DEFAULT_JOB_OPTIONS } from '../src/adapters/queue/queues';
+import { createRateGate } from '../src/adapters/queue/rate-gate';
 import { RetryableSendError, type SendService } from '../src/domain/messages/send.service';
 import type { SendRepo } from '../src/domain/messages/send.port';
 import type { PhoneNumber } from '../src/domain/tenancy/tenancy.service';
 import type { Logger } from '../src/lib/logger';
 
 /**
- * The send pipeline: one BullMQ queue per number ("send-<number id>"), drained by a worker whose
- * limiter holds that number's messages per second. Meta's pair limit (131056) delays only the
+ * The send pipeline: one BullMQ queue per number ("send-<number id>"), drained by a worker paced
+ * by a Redis rate gate at that number's messages per second (shared by all worker processes). Meta's pair limit (131056) delays only the
  * recipient it concerns: a per-recipient "not before" time in Redis, honoured by every job.
  */
 export const sendJobSchema = z.object({
@@ -59,7 +60,9 @@ export function createSendWorkers(deps: {
     return q;
   };
 
-  const processor = (numberId: string) => async (job: Job, token?: string) => {
+  const gate = createRateGate(deps.producer, deps.prefix);
+
+  const processor = (numberId: string, mps: number) => async (job: Job, token?: string) => {
     const parsed = sendJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid send job payload');
     const data = parsed.data;
@@ -69,6 +72,13 @@ export function createSendWorkers(deps: {
       await job.moveToDelayed(notBefore, token);
       throw new DelayedError();
     }
+    // The number's pace: wait for this message's slot (short waits in place, long ones delayed).
+    const wait = await gate.reserve(numberId, mps);
+    if (wait > 2_000) {
+      await job.moveToDelayed(Date.now() + wait, token);
+      throw new DelayedError();
+    }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     try {
       const result = await deps.service.send(data.messageId, {
         rememberedWamid: data.wamid,
@@ -94,11 +104,12 @@ export function createSendWorkers(deps: {
       if (!deps.consume) return;
       for (const n of numbers) {
         if (workers.has(n.id)) continue;
-        const w = new Worker(sendQueueName(n.id), processor(n.id), {
+        const w = new Worker(sendQueueName(n.id), processor(n.id, n.messagesPerSecond), {
           connection: deps.workerConnection,
           prefix: deps.prefix,
-          concurrency: Math.min(50, n.messagesPerSecond),
-          limiter: { max: n.messagesPerSecond, duration: 1_000 },
+          // Enough jobs in flight to keep the paced slots filled at ~125 ms per send, and no more:
+          // jobs beyond that only wait, and crowd the process.
+          concurrency: Math.max(2, Math.min(125, Math.ceil(n.messagesPerSecond / 8))),
         });
         w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, jobId: job?.id, err: { message: err.message } }, 'send job failed'));
         w.on('error', (err) => deps.logger.error({ queue: w.name, err }, 'send worker error'));

@@ -137,6 +137,23 @@ describe('sending one outbound message', () => {
     expect(sends()).toBe(before);
   });
 
+  it('no answer from Meta after the request left (timeout): at most once, never resent', async () => {
+    const id = await queue();
+    const impatient = createSendService({
+      repo,
+      graph: createGraphClient({ baseUrl: graph.url, apiVersion: 'v23.0', timeoutMs: 200 }),
+      tenancy: f.rt.services.tenancy,
+      logger: f.rt.logger,
+    });
+    graph.slowNext(/messages$/, 1_000);
+    const before = sends();
+    expect(await impatient.send(id, job())).toEqual({ outcome: 'failed', code: null });
+    expect(await row(id)).toMatchObject({ status: 'failed', error_title: 'unknown_outcome' });
+    expect(await service.send(id, job())).toEqual({ outcome: 'done' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(sends()).toBe(before + 1);
+  });
+
   it('statuses that arrived before the wamid was stored are applied right after the send', async () => {
     const id = await queue();
     const next = `wamid.EARLY${Date.now()}`;

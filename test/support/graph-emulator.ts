@@ -23,6 +23,8 @@ export interface GraphEmulator {
   addMedia(id: string, data: Buffer, mimeType: string, opts?: { expiredUrls?: number; sha256?: string }): void;
   /** The next matching request gets this error (Meta's error shape). */
   failNext(match: RegExp, status: number, error: { code: number; message?: string; details?: string }): void;
+  /** The next matching request is processed, but its answer comes `ms` late. */
+  slowNext(match: RegExp, ms: number): void;
   /** The wamid the next accepted send gets (otherwise a made-up one). */
   setNextWamid(wamid: string): void;
   /** The template catalog of a WABA, served in pages of `pageSize`. */
@@ -35,6 +37,7 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
   const media = new Map<string, { data: Buffer; mimeType: string; expiredUrls: number; sha256?: string }>();
   const failures: { match: RegExp; status: number; error: { code: number; message?: string; details?: string } }[] = [];
   let nextWamid: string | undefined;
+  const slow: { match: RegExp; ms: number }[] = [];
   const catalogs = new Map<string, { templates: Record<string, unknown>[]; pageSize: number }>();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
@@ -45,6 +48,15 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     res.status(status).json({ error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: details ?? message }, fbtrace_id: 'Aemu' } });
 
   app.use((req, res, next) => {
+    const s = slow.findIndex((x) => x.match.test(`${req.method} ${req.path}`));
+    if (s >= 0) {
+      const ms = slow.splice(s, 1)[0]?.ms ?? 0;
+      const json = res.json.bind(res);
+      res.json = ((body: unknown) => {
+        setTimeout(() => json(body), ms);
+        return res;
+      }) as typeof res.json;
+    }
     calls.push({ method: req.method, path: req.path, authorization: req.get('authorization'), body: req.body, at: Date.now() });
     const i = failures.findIndex((f) => f.match.test(`${req.method} ${req.path}`));
     if (i >= 0) {
@@ -115,6 +127,9 @@ export async function startGraphEmulator(token: string): Promise<GraphEmulator> 
     },
     failNext(match, status, error) {
       failures.push({ match, status, error });
+    },
+    slowNext(match, ms) {
+      slow.push({ match, ms });
     },
     setNextWamid(wamid) {
       nextWamid = wamid;

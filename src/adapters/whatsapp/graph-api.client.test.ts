@@ -45,8 +45,23 @@ describe('Graph API client against the emulator', () => {
     expect(JSON.stringify({ message: e.message, details: e.details, stack: e.stack })).not.toContain('wrong-token-123');
   });
 
-  it('a timeout or a dead server is retryable', async () => {
+  it('a refused connection never reached Meta: retryable, outcome known', async () => {
     const dead = createGraphClient({ baseUrl: 'http://127.0.0.1:1', apiVersion: 'v23.0', timeoutMs: 500 });
-    expect(await dead.sendMessage(TOKEN, '1', body()).catch((e: unknown) => e)).toMatchObject({ retryable: true, code: undefined });
+    expect(await dead.sendMessage(TOKEN, '1', body()).catch((e: unknown) => e)).toMatchObject({
+      retryable: true,
+      code: undefined,
+      mayHaveReachedMeta: false,
+      outcomeUnknown: false,
+    });
+  });
+
+  it('a timeout after the request left: the outcome is unknown', async () => {
+    graph.slowNext(/messages$/, 1_000);
+    const before = graph.calls.length;
+    const e = await createGraphClient({ baseUrl: graph.url, apiVersion: 'v23.0', timeoutMs: 200 })
+      .sendMessage(TOKEN, '106540352242922', body())
+      .catch((x: unknown) => x);
+    expect(e).toMatchObject({ outcomeUnknown: true, retryable: true });
+    expect(graph.calls.length).toBe(before + 1); // Meta (the emulator) did get it
   });
 });

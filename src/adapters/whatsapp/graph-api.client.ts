@@ -96,7 +96,9 @@ function toGraphError(e: unknown, what: string): GraphApiError {
     });
   }
   const reason = status ? `HTTP ${status}` : ax.code === 'ECONNABORTED' || ax.code === 'ETIMEDOUT' ? 'timeout' : (ax.code ?? 'network error');
-  return new GraphApiError({ message: `${what}: ${reason}`, httpStatus: status });
+  // These fail before a byte of the request is sent; anything else may have reached Meta.
+  const neverSent = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_INVALID_URL', 'EHOSTUNREACH', 'ENETUNREACH'].includes(ax.code ?? '');
+  return new GraphApiError({ message: `${what}: ${reason}`, httpStatus: status, mayHaveReachedMeta: !neverSent });
 }
 
 export function createGraphClient(opts: GraphClientOptions): GraphClient {

@@ -9,8 +9,10 @@ import type { SendRepo } from './send.port';
  * - the wamid Meta returns is remembered outside Postgres (in the job) before it is recorded, so
  *   a database hiccup after a successful call is finished on retry without a second call;
  * - a row found in `sending` with no remembered wamid means the previous attempt died between
- *   the call and its answer. Policy: at most once. It is marked failed ("unknown_outcome") and
- *   never sent again; the message.failed event lets the integrator decide.
+ *   the call and its answer; a call that timed out or was reset after the request left is the
+ *   same case. Policy: at most once. It is marked failed ("unknown_outcome") and never sent
+ *   again; the message.failed event lets the integrator decide. Only errors that certainly
+ *   happened before the request reached Meta (connection refused, DNS) are retried.
  */
 export type SendOutcome =
   | { outcome: 'sent'; wamid: string }
@@ -68,6 +70,13 @@ export function createSendService(deps: {
         wamid = (await target.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
       } catch (e) {
         if (!(e instanceof GraphApiError)) throw e;
+        if (e.outcomeUnknown) {
+          // A timeout or reset after the request left: Meta may have sent it. Same policy as a
+          // crash in the middle: at most once.
+          deps.logger.warn({ message_id: messageId, err: { message: e.message } }, 'send outcome unknown (no answer from Meta): marked failed, not resent');
+          await deps.repo.markFailed(messageId, { ...UNKNOWN_OUTCOME, details: `${UNKNOWN_OUTCOME.details} (${e.message})` }, false);
+          return { outcome: 'failed', code: null };
+        }
         if (e.errorClass === 'permanent') {
           await deps.repo.markFailed(messageId, { code: e.code ?? null, title: e.message, details: e.details ?? null }, e.code === 131047);
           return { outcome: 'failed', code: e.code ?? null };

@@ -24,8 +24,21 @@ export class GraphApiError extends Error {
   readonly httpStatus: number | undefined;
   readonly errorClass: ErrorClass;
   readonly fbtraceId: string | undefined;
+  /**
+   * False only when the request certainly never reached Meta (connection refused, DNS failure).
+   * A timeout or a reset after sending may have been processed: for a send, its outcome is unknown.
+   */
+  readonly mayHaveReachedMeta: boolean;
 
-  constructor(opts: { message: string; code?: number; details?: string; httpStatus?: number; fbtraceId?: string; cause?: unknown }) {
+  constructor(opts: {
+    message: string;
+    code?: number;
+    details?: string;
+    httpStatus?: number;
+    fbtraceId?: string;
+    cause?: unknown;
+    mayHaveReachedMeta?: boolean;
+  }) {
     super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GraphApiError';
     this.code = opts.code;
@@ -33,6 +46,12 @@ export class GraphApiError extends Error {
     this.httpStatus = opts.httpStatus;
     this.fbtraceId = opts.fbtraceId;
     this.errorClass = classifyGraphError(opts.code, opts.httpStatus);
+    this.mayHaveReachedMeta = opts.mayHaveReachedMeta ?? true;
+  }
+
+  /** No answer from Meta, and the request may have been processed (timeout, reset). */
+  get outcomeUnknown(): boolean {
+    return this.httpStatus === undefined && this.mayHaveReachedMeta;
   }
 
   get retryable(): boolean {
