@@ -13,6 +13,19 @@ const OUT_COLUMNS = `${MESSAGE_COLUMNS
 export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyPendingStatuses'>): SendRepo {
   return {
     async claim(messageId) {
+      // The common case in one statement: queued -> sending, only while a bot message's
+      // conversation is in bot mode (the architecture's invariant, checked at the moment of sending).
+      const claimed = await pool.query<OutboundRow>(
+        `update messages m set status = 'sending', send_attempts = m.send_attempts + 1, updated_at = now()
+           from conversations c, phone_numbers n
+          where m.id = $1 and m.direction = 'out' and m.status = 'queued'
+            and c.id = m.conversation_id and n.id = m.phone_number_id
+            and (m.author <> 'bot' or c.mode = 'bot')
+          returning ${OUT_COLUMNS}`,
+        [messageId],
+      );
+      if (claimed.rows[0]) return { outcome: 'claimed', row: claimed.rows[0] };
+      // Why not: gone, already done, in flight (unknown outcome), or a bot message to cancel.
       return withTransaction(pool, async (db): Promise<ClaimResult> => {
         const { rows } = await db.query<OutboundRow & { mode: string }>(
           `select ${OUT_COLUMNS}, c.mode from messages m
@@ -25,28 +38,32 @@ export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyP
         if (!row) return { outcome: 'missing' };
         if (row.status === 'sending') return { outcome: 'unknown', row };
         if (row.status !== 'queued') return { outcome: 'done', status: row.status };
-        // The invariant of the architecture: a bot message leaves only while the bot has the
-        // conversation, checked at the moment it is sent.
         if (row.author === 'bot' && row.mode !== 'bot') {
           await db.query("update messages set status = 'cancelled', updated_at = now() where id = $1", [messageId]);
           return { outcome: 'cancelled' };
         }
+        // Queued again since the update above (a requeue raced us): claim it now, under the lock.
         await db.query("update messages set status = 'sending', send_attempts = send_attempts + 1, updated_at = now() where id = $1", [messageId]);
         return { outcome: 'claimed', row: { ...row, status: 'sending', send_attempts: row.send_attempts + 1 } };
       });
     },
 
     async markSent(messageId, wamid) {
-      await withTransaction(pool, async (db) => {
-        const { rows } = await db.query<MessageRow>(
+      return withTransaction(pool, async (db) => {
+        // Also says whether statuses for this wamid arrived before it (rare: then the caller
+        // applies them), so the common case costs no extra transaction.
+        const { rows } = await db.query<MessageRow & { has_pending: boolean }>(
           `update messages set status = 'sent', wamid = $2, sent_at = now(), updated_at = now()
-            where id = $1 and status in ('sending', 'queued') returning ${MESSAGE_COLUMNS}`,
+            where id = $1 and status in ('sending', 'queued')
+            returning ${MESSAGE_COLUMNS},
+              exists (select 1 from pending_statuses p where p.phone_number_id = messages.phone_number_id and p.wamid = $2) as has_pending`,
           [messageId, wamid],
         );
         const row = rows[0];
         if (row) {
           await insertEvents(db, [{ workspaceId: row.workspace_id, type: 'message.sent', conversationId: row.conversation_id, data: { message: messageView(row) } }]);
         }
+        return { pendingStatuses: Boolean(row?.has_pending) };
       });
     },
 

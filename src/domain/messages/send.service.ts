@@ -46,6 +46,15 @@ export function createSendService(deps: {
   tenancy: Pick<TenancyService, 'credentials'>;
   logger: Logger;
 }): SendService {
+  // Access tokens by number, decrypted at most every 30 s (a rotated token is used within 30 s).
+  const tokens = new Map<string, { token: string; at: number }>();
+  async function token(numberId: string, workspaceId: string): Promise<string> {
+    const cached = tokens.get(numberId);
+    if (cached && Date.now() - cached.at < 30_000) return cached.token;
+    const { accessToken } = await deps.tenancy.credentials({ id: numberId, workspaceId });
+    tokens.set(numberId, { token: accessToken, at: Date.now() });
+    return accessToken;
+  }
   return {
     async send(messageId, job) {
       const claim = await deps.repo.claim(messageId);
@@ -53,8 +62,8 @@ export function createSendService(deps: {
       if (claim.outcome === 'done') return { outcome: 'done' };
       if (claim.outcome === 'unknown') {
         if (job.rememberedWamid) {
-          await deps.repo.markSent(messageId, job.rememberedWamid);
-          await deps.repo.applyPendingStatuses(claim.row.phone_number_id, job.rememberedWamid);
+          const { pendingStatuses } = await deps.repo.markSent(messageId, job.rememberedWamid);
+          if (pendingStatuses) await deps.repo.applyPendingStatuses(claim.row.phone_number_id, job.rememberedWamid);
           return { outcome: 'sent', wamid: job.rememberedWamid };
         }
         deps.logger.warn({ message_id: messageId }, 'send outcome unknown after a crash: marked failed, not resent');
@@ -62,7 +71,7 @@ export function createSendService(deps: {
         return { outcome: 'failed', code: null };
       }
       const row = claim.row;
-      const { accessToken } = await deps.tenancy.credentials({ id: row.phone_number_id, workspaceId: row.workspace_id });
+      const accessToken = await token(row.phone_number_id, row.workspace_id);
       let wamid: string;
       try {
         const target = row.test ? deps.sandbox : deps.graph;
@@ -89,8 +98,8 @@ export function createSendService(deps: {
         throw new RetryableSendError(e.message, { cause: e });
       }
       await job.remember(wamid);
-      await deps.repo.markSent(messageId, wamid);
-      await deps.repo.applyPendingStatuses(row.phone_number_id, wamid);
+      const { pendingStatuses } = await deps.repo.markSent(messageId, wamid);
+      if (pendingStatuses) await deps.repo.applyPendingStatuses(row.phone_number_id, wamid);
       return { outcome: 'sent', wamid };
     },
   };
