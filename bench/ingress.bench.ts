@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../src/adapters/postgres/database';
 import { runLoad, startGateway, startServer, stop, ROOT } from './lib/processes';
+import { withServerDatabase } from './lib/server-database';
 
 /**
  * bench/ingress: the real ingress (signature check, parsing, one transaction, the agent job in
@@ -77,25 +77,8 @@ export async function run(): Promise<BenchRow[]> {
   await stop(bare.child);
 
   const runs = [await gatewayRun('embedded PGlite', undefined)];
-  const server = process.env.TEST_DATABASE_URL;
-  let scratch: string | undefined;
-  if (server) {
-    const name = `gw_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    scratch = name;
-    runs.push(await gatewayRun('Postgres server', url.toString()));
-  }
-  if (scratch && server) {
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`drop database if exists ${scratch} with (force)`);
-    await admin.end();
-  }
+  const onServer = await withServerDatabase((url) => gatewayRun('Postgres server', url));
+  if (onServer) runs.push(onServer);
 
   const rows: BenchRow[] = [
     { bench: 'ingress', metric: `bare express 200: req/s (${CONNECTIONS} connections)`, value: baseline.rps.toFixed(0) },

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { createRuntime } from '../src/composition';
 import { loadConfig } from '../src/config/env';
 import type { Principal } from '../src/domain/keys/api-keys.service';
@@ -12,6 +11,7 @@ import { createLogger } from '../src/lib/logger';
 import { newId } from '../src/lib/ids';
 import { startGraphEmulator, type GraphCall } from '../test/support/graph-emulator';
 import type { BenchRow } from './ingress.bench';
+import { withServerDatabase } from './lib/server-database';
 
 /**
  * bench/outbound: messages through the real send pipeline (POST /v1/messages' service, per-number
@@ -119,26 +119,6 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
     redis.disconnect();
     fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function withServerDatabase<T>(fn: (url: string) => Promise<T>): Promise<T | undefined> {
-  const server = process.env.TEST_DATABASE_URL;
-  if (!server) return undefined;
-  const name = `gw_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    const c = new pg.Client({ connectionString: server });
-    await c.connect();
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.end();
   }
 }
 
