@@ -40,6 +40,24 @@ import { createSendWorkers } from '../workers/send.worker';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
 import { createSchedulers } from './adapters/queue/schedulers';
 import { createIngressService, type IngressService } from './domain/ingress/ingress.service';
+import { createKnowledgeRepo } from './adapters/postgres/knowledge.repo';
+import { createKnowledgeService, type KnowledgeService } from './domain/knowledge/knowledge.service';
+import { createUsageRepo } from './adapters/postgres/usage.repo';
+import { createUsageRecorder } from './domain/usage/usage.port';
+import { createEmbedder } from './adapters/llm/embeddings';
+import { createRetriever } from './adapters/llm/knowledge-retriever';
+import { createOpenAiAnswerModel } from './adapters/llm/openai-answer.model';
+import { createOfflineAnswerModel } from './adapters/llm/offline-answer.model';
+import { createOpenAiTranscriber } from './adapters/llm/openai-transcriber';
+import { createAgentRepo } from './adapters/postgres/agent.repo';
+import { createKnowledgeGapsRepo } from './adapters/postgres/knowledge-gaps.repo';
+import { createAdvisoryLocks, createInProcessLocks } from './adapters/postgres/conversation-locks';
+import { createAgentService, type AgentService } from './domain/agent/agent.service';
+import { createQueryService, type QueryService } from './domain/agent/query.service';
+import type { AgentDefaults } from './domain/agent/agent-settings';
+import { readMessageMedia } from './domain/media/media.port';
+import { createAgentWorker } from '../workers/agent.worker';
+import { createKnowledgeWorker } from '../workers/knowledge.worker';
 
 /**
  * The composition root: the only place that constructs adapters and wires them into services,
@@ -67,6 +85,9 @@ export interface Services {
 export interface OutboundServices {
   outbound: OutboundService;
   templates: TemplatesService;
+  knowledge: KnowledgeService;
+  agent: AgentService;
+  query: QueryService;
 }
 
 export interface Runtime {
@@ -145,6 +166,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     }
   }
 
+  const schedulers = createSchedulers(queues, { agentDebounceMs: config.agentDebounceMs });
   const tenancy = createTenancyService({
     workspaces: createWorkspacesRepo(database.pool),
     numbers: createPhoneNumbersRepo(database.pool),
@@ -156,7 +178,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     ingress: createIngressService({
       repo: createIngressRepo(database.pool),
       tenancy,
-      schedulers: createSchedulers(queues, { agentDebounceMs: config.agentDebounceMs }),
+      schedulers,
       logger,
       readReceipts: config.readReceipts,
       // A server overlaps the commits of a few groups; the embedded database has one connection.
@@ -221,7 +243,80 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   });
   const idempotency = createIdempotencyRepo(database.pool);
   const templates = createTemplatesService({ repo: createTemplatesRepo(database.pool), tenancy, graph });
-  const app = opts.http ? createApp({ logger, ...services, readiness, mediaRepo, storage, outbound, idempotency, templates }) : undefined;
+
+  // The AI agent: models from config (OpenAI-compatible, or the offline provider without a key).
+  const ai = config.ai;
+  const usageRepo = createUsageRepo(database.pool);
+  const usage = createUsageRecorder({
+    repo: usageRepo,
+    prices: ai.prices,
+    onError: (e) => logger.warn({ err: { message: e.message } }, 'usage not recorded'),
+  });
+  const modelConfig = { apiKey: ai.openaiApiKey, baseUrl: ai.openaiBaseUrl, timeoutMs: ai.timeoutMs, maxRetries: ai.maxRetries };
+  const embedder = createEmbedder({ ...modelConfig, model: ai.embeddingModel });
+  const knowledgeRepo = createKnowledgeRepo(database.pool);
+  const knowledge = createKnowledgeService({
+    repo: knowledgeRepo,
+    embedder,
+    usage,
+    enqueue: async (job) => {
+      if (!queues) throw new Error('no queues in this process');
+      await queues.add('knowledge', job, { jobId: `knowledge-${job.documentId}-v${job.version}` });
+    },
+  });
+  const answerModel = ai.openaiApiKey
+    ? createOpenAiAnswerModel({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.llmModel })
+    : createOfflineAnswerModel();
+  const retriever = createRetriever({ embedder, search: (p) => knowledgeRepo.search(p), usage });
+  const agentDefaults: AgentDefaults = {
+    minConfidence: ai.minConfidence,
+    handoffKeywords: ai.handoffKeywords,
+    handoffMessage: ai.handoffMessage,
+    voiceNoteReply: ai.voiceNoteReply,
+    knowledgeGapThreshold: ai.knowledgeGapThreshold,
+  };
+  const agentRepo = createAgentRepo(database.pool);
+  const agent = createAgentService({
+    repo: agentRepo,
+    locks: database.kind === 'postgres' ? createAdvisoryLocks(database.pool) : createInProcessLocks(),
+    retriever,
+    model: answerModel,
+    transcriber: ai.openaiApiKey
+      ? createOpenAiTranscriber({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.transcriptionModel })
+      : undefined,
+    audio: { audio: (workspaceId, messageId) => readMessageMedia(mediaRepo, storage, workspaceId, messageId) },
+    usage,
+    enqueueSend: async (numberId, job) => {
+      if (!sendWorkers) throw new Error('no queues in this process');
+      await sendWorkers.enqueue(numberId, job);
+    },
+    toGraphBody,
+    markRead: config.readReceipts === 'on_answer' ? (items) => schedulers.receipts(items) : undefined,
+    defaults: agentDefaults,
+    historyTokens: ai.historyTokens,
+    passages: 5,
+    logger,
+  });
+  const query = createQueryService({ repo: agentRepo, agent, retriever, model: answerModel, usage, defaults: agentDefaults, passages: 5 });
+  if (!ai.openaiApiKey) logger.info('no OPENAI_API_KEY: the agent uses the offline provider (local embeddings, quoted answers)');
+
+  const app = opts.http
+    ? createApp({
+        logger,
+        ...services,
+        readiness,
+        mediaRepo,
+        storage,
+        outbound,
+        idempotency,
+        templates,
+        knowledge,
+        query,
+        gaps: createKnowledgeGapsRepo(database.pool),
+        usageRepo,
+        agentDefaults,
+      })
+    : undefined;
 
   const workers: Worker[] = [];
   if (opts.workers) {
@@ -234,6 +329,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool), syncTemplates: () => templates.syncAll() }));
     workers.push(createMediaWorker({ ...workerDeps, repo: mediaRepo, storage, graph, tenancy }));
     workers.push(createReceiptsWorker({ ...workerDeps, graph, tenancy }));
+    workers.push(createKnowledgeWorker({ ...workerDeps, knowledge }));
+    workers.push(createAgentWorker({ ...workerDeps, agent, concurrency: ai.concurrency }));
     releases.push(() => workerDeps.connection.disconnect());
   }
 
@@ -242,7 +339,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     config,
     logger,
     db: database,
-    services: { ...services, outbound, templates },
+    services: { ...services, outbound, templates, knowledge, agent, query },
     app,
     redis,
     queues,
@@ -258,7 +355,12 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
             await sendWorkers?.enqueue(s.numberId, { workspaceId: s.workspaceId, messageId: s.messageId, recipient: s.recipient });
           }
         };
-        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends] });
+        const redriveIndexing = async () => {
+          for (const job of await knowledge.unindexed(new Date(Date.now() - 60_000), 200)) {
+            await queues?.add('knowledge', job, { jobId: `knowledge-${job.documentId}-v${job.version}` });
+          }
+        };
+        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing] });
       }
       if (queues && workers.length > 0) {
         await scheduleMaintenance(queues, config.templateSyncIntervalMs).catch((e: Error) =>

@@ -118,6 +118,64 @@ export const envSchema = z
     WHATSAPP_APP_SECRET: optionalString,
     WHATSAPP_VERIFY_TOKEN: optionalString,
     WHATSAPP_MPS: int(80, 1, 1000),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: url(['https:', 'http:']),
+    LLM_MODEL: z.string().trim().min(1).max(200).default('gpt-4o-mini'),
+    EMBEDDING_MODEL: z.string().trim().min(1).max(200).default('text-embedding-3-small'),
+    TRANSCRIPTION_MODEL: z.string().trim().min(1).max(200).default('whisper-1'),
+    LLM_TIMEOUT_MS: int(30_000, 1_000, 600_000),
+    LLM_MAX_RETRIES: int(2, 0, 10),
+    AGENT_MIN_CONFIDENCE: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return 0.5;
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0 || n > 1) {
+          ctx.addIssue({ code: 'custom', message: 'must be a number from 0 to 1' });
+          return z.NEVER;
+        }
+        return n;
+      }),
+    AGENT_HANDOFF_KEYWORDS: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0)),
+    AGENT_HANDOFF_MESSAGE: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1000)
+      .default('Thanks for your patience! A member of our team will take it from here and reply shortly.'),
+    AGENT_VOICE_NOTE_REPLY: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1000)
+      .default("Sorry, I can't listen to voice notes. Could you type your question?"),
+    AGENT_CONCURRENCY: int(4, 1, 100),
+    AGENT_HISTORY_TOKENS: int(1_500, 0, 100_000),
+    KNOWLEDGE_GAP_THRESHOLD: int(3, 1, 100_000),
+    MODEL_PRICES: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return {};
+        const schema = z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0).default(0) }));
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(v);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON like {"gpt-4o-mini":{"input":0.15,"output":0.6}} (USD per million tokens)' });
+          return z.NEVER;
+        }
+        const r = schema.safeParse(parsed);
+        if (!r.success) {
+          ctx.addIssue({ code: 'custom', message: 'must map model names to {input, output} prices in USD per million tokens' });
+          return z.NEVER;
+        }
+        return r.data;
+      }),
     ADMIN_API_KEY: z
       .string()
       .trim()
@@ -204,6 +262,36 @@ export interface Config {
   readReceipts: Env['READ_RECEIPTS'];
   whatsapp: { graphUrl: string; apiVersion: string; singleNumber: SingleNumberConfig | undefined };
   adminApiKey: string | undefined;
+  ai: AiConfig;
+}
+
+/** Prices in USD per million tokens, for the usage report. MODEL_PRICES overrides and extends them. */
+export const DEFAULT_MODEL_PRICES: Record<string, { input: number; output: number }> = {
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+};
+
+export interface AiConfig {
+  /** undefined: the offline provider (local embeddings, extractive answers). */
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  llmModel: string;
+  embeddingModel: string;
+  transcriptionModel: string;
+  timeoutMs: number;
+  maxRetries: number;
+  minConfidence: number;
+  handoffKeywords: string[];
+  handoffMessage: string;
+  voiceNoteReply: string;
+  concurrency: number;
+  historyTokens: number;
+  knowledgeGapThreshold: number;
+  prices: Record<string, { input: number; output: number }>;
 }
 
 export class ConfigError extends Error {
@@ -277,5 +365,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       singleNumber: single,
     },
     adminApiKey: env.ADMIN_API_KEY,
+    ai: {
+      openaiApiKey: env.OPENAI_API_KEY,
+      openaiBaseUrl: env.OPENAI_BASE_URL,
+      llmModel: env.LLM_MODEL,
+      embeddingModel: env.EMBEDDING_MODEL,
+      transcriptionModel: env.TRANSCRIPTION_MODEL,
+      timeoutMs: env.LLM_TIMEOUT_MS,
+      maxRetries: env.LLM_MAX_RETRIES,
+      minConfidence: env.AGENT_MIN_CONFIDENCE,
+      handoffKeywords: env.AGENT_HANDOFF_KEYWORDS,
+      handoffMessage: env.AGENT_HANDOFF_MESSAGE,
+      voiceNoteReply: env.AGENT_VOICE_NOTE_REPLY,
+      concurrency: env.AGENT_CONCURRENCY,
+      historyTokens: env.AGENT_HISTORY_TOKENS,
+      knowledgeGapThreshold: env.KNOWLEDGE_GAP_THRESHOLD,
+      prices: { ...DEFAULT_MODEL_PRICES, ...env.MODEL_PRICES },
+    },
   };
 }

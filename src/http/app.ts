@@ -19,6 +19,13 @@ import type { OutboundService } from '../domain/messages/outbound.service';
 import type { IdempotencyRepo } from '../domain/shared/idempotency';
 import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
 import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
+import { knowledgeRoutes } from './routes/knowledge.route';
+import { agentRoutes } from './routes/agent.route';
+import type { KnowledgeService } from '../domain/knowledge/knowledge.service';
+import type { QueryService } from '../domain/agent/query.service';
+import type { KnowledgeGapsRepo } from '../domain/agent/agent-repo.port';
+import type { UsageRepo } from '../domain/usage/usage.port';
+import type { AgentDefaults } from '../domain/agent/agent-settings';
 
 export interface AppDeps {
   logger: Logger;
@@ -31,6 +38,11 @@ export interface AppDeps {
   outbound: OutboundService;
   idempotency: IdempotencyRepo;
   templates: TemplatesService;
+  knowledge: KnowledgeService;
+  query: QueryService;
+  gaps: KnowledgeGapsRepo;
+  usageRepo: UsageRepo;
+  agentDefaults: AgentDefaults;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -51,6 +63,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(mediaRoutes(deps));
   api.use(messagesRoutes(deps));
   api.use(templatesRoutes(deps));
+  api.use(knowledgeRoutes(deps));
+  api.use(agentRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

@@ -19,6 +19,10 @@ interface Row {
 
 export function createMediaRepo(db: Queryable): MediaRepo {
   return {
+    async findByMessage(workspaceId, messageId) {
+      const { rows } = await db.query<{ id: string }>('select id from media where workspace_id = $1 and message_id = $2 order by id limit 1', [workspaceId, messageId]);
+      return rows[0] ? this.get(workspaceId, rows[0].id) : null;
+    },
     async get(workspaceId, id) {
       const { rows } = await db.query<Row>(
         `select md.*, m.phone_number_id, n.phone_number_id as meta_phone_number_id

@@ -15,20 +15,22 @@ export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyP
     async claim(messageId) {
       // The common case in one statement: queued -> sending, only while a bot message's
       // conversation is in bot mode (the architecture's invariant, checked at the moment of sending).
+      // The one exception is the bot's handoff notice ("a person will answer you shortly"): it
+      // goes out while the conversation waits for a person, but not once a person has taken over.
       const claimed = await pool.query<OutboundRow>(
         `update messages m set status = 'sending', send_attempts = m.send_attempts + 1, updated_at = now()
            from conversations c, phone_numbers n
           where m.id = $1 and m.direction = 'out' and m.status = 'queued'
             and c.id = m.conversation_id and n.id = m.phone_number_id
-            and (m.author <> 'bot' or c.mode = 'bot')
+            and (m.author <> 'bot' or c.mode = 'bot' or (c.mode = 'pending_human' and m.answer->>'kind' = 'handoff'))
           returning ${OUT_COLUMNS}`,
         [messageId],
       );
       if (claimed.rows[0]) return { outcome: 'claimed', row: claimed.rows[0] };
       // Why not: gone, already done, in flight (unknown outcome), or a bot message to cancel.
       return withTransaction(pool, async (db): Promise<ClaimResult> => {
-        const { rows } = await db.query<OutboundRow & { mode: string }>(
-          `select ${OUT_COLUMNS}, c.mode from messages m
+        const { rows } = await db.query<OutboundRow & { mode: string; handoff_notice: boolean }>(
+          `select ${OUT_COLUMNS}, c.mode, coalesce(m.answer->>'kind' = 'handoff', false) as handoff_notice from messages m
              join conversations c on c.id = m.conversation_id
              join phone_numbers n on n.id = m.phone_number_id
             where m.id = $1 and m.direction = 'out' for update of m`,
@@ -38,7 +40,7 @@ export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyP
         if (!row) return { outcome: 'missing' };
         if (row.status === 'sending') return { outcome: 'unknown', row };
         if (row.status !== 'queued') return { outcome: 'done', status: row.status };
-        if (row.author === 'bot' && row.mode !== 'bot') {
+        if (row.author === 'bot' && row.mode !== 'bot' && !(row.mode === 'pending_human' && row.handoff_notice)) {
           await db.query("update messages set status = 'cancelled', updated_at = now() where id = $1", [messageId]);
           return { outcome: 'cancelled' };
         }

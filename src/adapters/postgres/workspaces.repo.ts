@@ -40,6 +40,14 @@ export function createWorkspacesRepo(db: Queryable): WorkspacesRepo {
       const { rows } = await db.query<Row>(`select ${COLUMNS} from workspaces where id = $1`, [id]);
       return rows[0] ? toRecord(rows[0]) : null;
     },
+    async mergeSettings(id, key, value) {
+      const { rows } = await db.query<Row>(
+        `update workspaces set settings = jsonb_set(settings, array[$2::text], $3::jsonb, true), updated_at = now()
+          where id = $1 returning ${COLUMNS}`,
+        [id, key, JSON.stringify(value)],
+      );
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
     async list() {
       const { rows } = await db.query<Row>(`select ${COLUMNS} from workspaces order by id`);
       return rows.map(toRecord);

@@ -12,7 +12,9 @@ export const jobSchemas = {
   /** Housekeeping: expired idempotency keys and the like. */
   maintenance: z.object({ task: z.enum(['prune', 'sync_templates']) }),
   /** Answer a conversation's unanswered inbound messages (one pending job per conversation). */
-  agent: z.object({ workspaceId: z.string(), conversationId: z.string() }),
+  agent: z.object({ workspaceId: z.string(), conversationId: z.string(), messageId: z.string().optional() }),
+  /** Split, embed and index one version of a knowledge document. */
+  knowledge: z.object({ workspaceId: z.string(), documentId: z.string(), version: z.number().int().min(1) }),
   /** Fetch an inbound message's media from Meta and store it. */
   media: z.object({ workspaceId: z.string(), mediaId: z.string(), messageId: z.string(), phoneNumberId: z.string() }),
   /** Mark inbound messages as read on WhatsApp (blue ticks). */
@@ -84,16 +86,16 @@ export interface WorkerDeps {
 
 export function createWorker<N extends QueueName>(
   name: N,
-  handler: (data: JobData<N>, job: Job) => Promise<unknown>,
+  handler: (data: JobData<N>, job: Job, token: string | undefined) => Promise<unknown>,
   deps: WorkerDeps,
   opts: { concurrency?: number } = {},
 ): Worker {
-  const processor: Processor = async (job) => {
+  const processor: Processor = async (job, token) => {
     const parsed = jobSchemas[name].safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`invalid ${name} job payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
     }
-    return handler(parsed.data as JobData<N>, job);
+    return handler(parsed.data as JobData<N>, job, token);
   };
   const worker = new Worker(name, processor, {
     connection: deps.connection,
@@ -102,6 +104,7 @@ export function createWorker<N extends QueueName>(
     autorun: false,
   });
   worker.on('failed', (job, err) => {
+    if (err.name === 'DelayedError') return;
     deps.logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err }, 'job failed');
   });
   worker.on('error', (err) => deps.logger.error({ queue: name, err }, 'worker error'));

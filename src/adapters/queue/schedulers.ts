@@ -24,13 +24,15 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
       await q().addBulk(
         'agent',
         [...latest.values()].map((i) => ({
-          data: { workspaceId: i.workspaceId, conversationId: i.conversationId },
+          data: { workspaceId: i.workspaceId, conversationId: i.conversationId, messageId: i.messageId },
           opts: {
             jobId: `agent-${i.conversationId}-${i.messageId}`,
             delay: opts.agentDebounceMs,
             // At most one waiting and one running job per conversation: messages that arrive
             // while the agent works get a follow-up job instead of being missed.
-            deduplication: { id: `agent-${i.conversationId}`, keepLastIfActive: true },
+            // `reschedule` makes it a debounce: each new message pushes the waiting job back by
+            // the debounce, so a burst gets one answer after the customer pauses.
+            deduplication: { id: `agent-${i.conversationId}`, keepLastIfActive: true, reschedule: true },
           },
         })),
       );

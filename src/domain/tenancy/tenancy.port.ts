@@ -29,6 +29,8 @@ export interface WorkspacesRepo {
   ensureBySlug(w: { id: string; name: string; slug: string }): Promise<WorkspaceRecord>;
   get(id: string): Promise<WorkspaceRecord | null>;
   list(): Promise<WorkspaceRecord[]>;
+  /** Replaces one top-level key of the workspace's settings. */
+  mergeSettings(id: string, key: string, value: unknown): Promise<WorkspaceRecord | null>;
 }
 
 export interface PhoneNumbersRepo {

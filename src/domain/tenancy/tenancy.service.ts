@@ -38,6 +38,8 @@ export interface TenancyService {
   createWorkspace(input: { name: string; slug?: string | null }): Promise<WorkspaceRecord>;
   ensureDefaultWorkspace(): Promise<WorkspaceRecord>;
   getWorkspace(id: string): Promise<WorkspaceRecord>;
+  /** Replaces one top-level key of the workspace's settings (e.g. "agent"). */
+  setWorkspaceSetting(id: string, key: string, value: unknown): Promise<WorkspaceRecord>;
   listWorkspaces(): Promise<WorkspaceRecord[]>;
   addNumber(input: AddNumberInput): Promise<PhoneNumber>;
   /** Same as addNumber, but updates the number when its phone_number_id is already known. */
@@ -118,6 +120,12 @@ export function createTenancyService(deps: {
     },
 
     listWorkspaces: () => workspaces.list(),
+
+    async setWorkspaceSetting(id, key, value) {
+      const w = await workspaces.mergeSettings(id, key, value);
+      if (!w) throw errors.notFound('workspace', id);
+      return w;
+    },
 
     async addNumber(input) {
       await service.getWorkspace(input.workspaceId);
