@@ -3,7 +3,7 @@ import request from 'supertest';
 import { SCOPES } from '../../src/domain/keys/scopes';
 import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulator';
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
-import { postSigned, textPayload } from '../support/meta';
+import { postSigned, textPayload, uniqueWamid } from '../support/meta';
 import { startOpenAiEmulator, type ChatRequestView, type OpenAiEmulator } from '../support/openai-emulator';
 
 /**
@@ -211,6 +211,33 @@ describe('the AI agent', () => {
     expect(gap).toMatchObject({ object: 'knowledge_gap', count: 2 });
     const detected = await f.rows("select id from events where type = 'knowledge_gap.detected'");
     expect(detected).toHaveLength(1);
+  });
+
+  /** A delivery of one non-text message, shaped like textPayload's. */
+  const sendOther = (from: string, type: string, body: Record<string, unknown>) => {
+    const payload = textPayload({ from });
+    const message = payload.entry[0]?.changes[0]?.value.messages[0] as Record<string, unknown>;
+    delete message.text;
+    Object.assign(message, { type, [type]: body });
+    return postSigned(f.rt.app as Express, payload, APP_SECRET).expect(200);
+  };
+
+  it('reads locations and transcribed voice notes, and does not answer reactions', async () => {
+    const waId = nextCustomer();
+    await sendOther(waId, 'reaction', { message_id: uniqueWamid(), emoji: '👍' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(openai.requests.chat).toHaveLength(0);
+    expect(sends(waId)).toHaveLength(0);
+
+    graph.addMedia('voice-1', Buffer.from('OggS fake opus bytes'), 'audio/ogg');
+    openai.setTranscription('what are your opening hours on saturday');
+    await sendOther(waId, 'audio', { id: 'voice-1', mime_type: 'audio/ogg; codecs=opus', voice: true });
+    await sendOther(waId, 'location', { latitude: 38.72, longitude: -9.14, name: 'Rossio', address: 'Lisbon' });
+    await waitFor('the reply', async () => sends(waId).length > 0, 20_000);
+    expect(openai.requests.transcriptions).toHaveLength(1);
+    const chat = openai.requests.chat.at(-1) as ChatRequestView;
+    expect(chat.lastUser).toContain('[voice note] what are your opening hours on saturday');
+    expect(chat.lastUser).toContain('[location] Rossio, Lisbon (38.72, -9.14)');
   });
 
   it('retries a failing model and then hands off', async () => {
