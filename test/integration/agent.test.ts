@@ -114,6 +114,31 @@ describe('the AI agent', () => {
     expect(usage.body.answers).toBeGreaterThanOrEqual(1);
     expect(usage.body.tokens.input).toBeGreaterThan(0);
     expect(usage.body.models.map((m: { model: string }) => m.model)).toContain('gpt-4o-mini');
+    expect(usage.body.cost_usd).toBeGreaterThan(0);
+  });
+
+  it('answers POST /v1/query from the model, and streams it as Server-Sent Events', async () => {
+    const plain = await request(f.rt.app as Express).post('/v1/query').set('Authorization', `Bearer ${key}`).send({ message: 'opening hours?' }).expect(200);
+    expect(plain.body).toMatchObject({ extractive: false, model: 'gpt-4o-mini', confidence: 0.92, handoff: { requested: false, reason: null } });
+    expect(plain.body.sources[0]).toMatchObject({ document_id: hoursDoc, title: 'Opening hours' });
+    expect(plain.body.usage.input_tokens).toBeGreaterThan(0);
+    const streamed = await request(f.rt.app as Express)
+      .post('/v1/query')
+      .set('Authorization', `Bearer ${key}`)
+      .send({ message: 'opening hours?', stream: true })
+      .buffer(true)
+      .parse((r, cb) => {
+        let data = '';
+        r.on('data', (c: Buffer) => (data += c.toString()));
+        r.on('end', () => cb(null, data));
+      })
+      .expect(200);
+    const blocks = (streamed.body as string).split('\n\n').filter(Boolean);
+    const deltas = blocks.filter((b) => b.startsWith('event: delta')).map((b) => JSON.parse(b.split('data: ')[1] as string).text as string);
+    const final = JSON.parse((blocks.find((b) => b.startsWith('event: final')) as string).split('data: ')[1] as string);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(plain.body.answer);
+    expect(final).toMatchObject({ answer: plain.body.answer, sources: plain.body.sources });
   });
 
   it('gives a burst of three messages one answer', async () => {
