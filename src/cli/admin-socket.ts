@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type { Services } from '../composition';
 import { isAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { isCommandName, runCommand } from './commands';
+import { isCommandName, runCommand, type CommandServices } from './commands';
 
 /**
  * While a gateway owns the embedded database, `npm run cli` cannot open it; it sends its command
  * here instead. A unix socket under DATA_DIR with mode 0600: only the same OS user can use it.
  */
-export async function startAdminSocket(socketPath: string, services: Services, logger: Logger): Promise<() => Promise<void>> {
+export async function startAdminSocket(socketPath: string, services: CommandServices, logger: Logger): Promise<() => Promise<void>> {
   fs.rmSync(socketPath, { force: true });
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

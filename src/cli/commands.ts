@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import type { Services } from '../composition';
+import type { OutboundServices, Services } from '../composition';
 import { SCOPES, scopeSchema } from '../domain/keys/scopes';
 import { AppError } from '../lib/errors';
 import { iso } from '../http/serialize';
 import { serializeApiKey } from '../http/routes/api-keys.route';
+import { importKnowledge, knowledgeSchemas, reindexKnowledge } from './knowledge.commands';
+import { silentProgress, type Progress } from './progress';
 
 /**
- * The tenancy commands of `npm run cli`. They run either in the CLI process (server database)
+ * The commands of `npm run cli` that touch the database. They run either in the CLI process (server database)
  * or inside a running gateway that owns the embedded database (sent over its admin socket), so
  * they are plain functions of the services with zod-validated options.
  */
@@ -36,7 +38,11 @@ const schemas = {
   }),
   'key:list': z.object({ workspace: z.string().optional() }),
   'key:revoke': z.object({ id: z.string().min(1) }),
+  ...knowledgeSchemas,
 } as const;
+
+/** What the commands use: a gateway's services or the CLI runtime's. */
+export type CommandServices = Services & Pick<OutboundServices, 'knowledge'>;
 
 export type CommandName = keyof typeof schemas;
 export const COMMAND_NAMES = Object.keys(schemas) as CommandName[];
@@ -46,6 +52,10 @@ export interface CommandResult {
   json: unknown;
   /** What a person reads. */
   text: string;
+  /** Per-item lines of long commands, for callers that showed no progress (the admin socket). */
+  details?: string[];
+  /** Non-zero when the command ran but part of it failed (e.g. some files were not imported). */
+  exitCode?: number;
 }
 
 export function isCommandName(name: string): name is CommandName {
@@ -56,7 +66,12 @@ function badOption(message: string): AppError {
   return new AppError({ type: 'invalid_request_error', code: 'invalid_option', status: 400, message });
 }
 
-export async function runCommand(services: Services, name: CommandName, rawOptions: unknown): Promise<CommandResult> {
+export async function runCommand(
+  services: CommandServices,
+  name: CommandName,
+  rawOptions: unknown,
+  progress: Progress = silentProgress,
+): Promise<CommandResult> {
   const parsed = schemas[name].safeParse(rawOptions);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -140,6 +155,10 @@ export async function runCommand(services: Services, name: CommandName, rawOptio
         text: `Revoked key ${k.id} (${k.prefix}...${k.lastFour})`,
       };
     }
+    case 'knowledge:import':
+      return importKnowledge(services, parsed.data as z.infer<(typeof schemas)['knowledge:import']>, progress);
+    case 'knowledge:reindex':
+      return reindexKnowledge(services, parsed.data as z.infer<(typeof schemas)['knowledge:reindex']>, progress);
   }
 }
 

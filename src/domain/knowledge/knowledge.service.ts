@@ -21,18 +21,19 @@ export interface IndexJob {
 export type IndexOutcome = 'indexed' | 'superseded' | 'missing';
 
 export interface KnowledgeService {
-  create(workspaceId: string, input: CreateDocument): Promise<KnowledgeDocument>;
+  /** `queue: false`: the caller indexes the document itself (the CLI, which shows progress). */
+  create(workspaceId: string, input: CreateDocument, opts?: { queue?: boolean }): Promise<KnowledgeDocument>;
   get(workspaceId: string, id: string): Promise<KnowledgeDocument>;
   list(workspaceId: string, filters: DocumentFilters, page: { limit: number; startingAfter?: string }): Promise<Page<KnowledgeDocument>>;
   /** `reindexing`: the change made a new version, indexed in the background. */
-  update(workspaceId: string, id: string, patch: PatchDocument): Promise<{ document: KnowledgeDocument; reindexing: boolean }>;
+  update(workspaceId: string, id: string, patch: PatchDocument, opts?: { queue?: boolean }): Promise<{ document: KnowledgeDocument; reindexing: boolean }>;
   delete(workspaceId: string, id: string): Promise<void>;
   search(workspaceId: string, query: string, limit: number): Promise<RetrievedChunk[]>;
   /** The queue job's work. Throws to retry; marks the version failed on the last attempt. */
   index(job: IndexJob): Promise<{ outcome: IndexOutcome; chunks: number }>;
   markFailed(job: IndexJob, error: string): Promise<void>;
   /** Re-embeds every document (of one workspace, or all), e.g. after an embedding model change. */
-  reindexAll(workspaceId: string | null, opts?: { onlyOtherModel?: boolean }): Promise<IndexJob[]>;
+  reindexAll(workspaceId: string | null, opts?: { onlyOtherModel?: boolean; queue?: boolean }): Promise<IndexJob[]>;
   /** Documents whose index job may have been lost. */
   unindexed(olderThan: Date, limit: number): Promise<IndexJob[]>;
 }
@@ -56,7 +57,7 @@ export function createKnowledgeService(deps: {
     deps.enqueue({ workspaceId: d.workspaceId, documentId: d.id, version: d.version }).catch(() => undefined);
 
   return {
-    async create(workspaceId, input) {
+    async create(workspaceId, input, opts = {}) {
       const doc = await deps.repo.insert({
         id: newId('document'),
         workspaceId,
@@ -67,14 +68,14 @@ export function createKnowledgeService(deps: {
         tags: [...new Set(input.tags)],
         active: input.active,
       });
-      await enqueue(doc);
+      if (opts.queue !== false) await enqueue(doc);
       return doc;
     },
 
     get: mustGet,
     list: (workspaceId, filters, page) => deps.repo.list(workspaceId, filters, page),
 
-    async update(workspaceId, id, patch) {
+    async update(workspaceId, id, patch, opts = {}) {
       const before = await mustGet(workspaceId, id);
       const reindex =
         (patch.title !== undefined && patch.title !== before.title) ||
@@ -94,7 +95,7 @@ export function createKnowledgeService(deps: {
         reindex,
       );
       if (!doc) throw errors.notFound('document', id);
-      if (reindex) await enqueue(doc);
+      if (reindex && opts.queue !== false) await enqueue(doc);
       return { document: doc, reindexing: reindex };
     },
 
@@ -145,7 +146,7 @@ export function createKnowledgeService(deps: {
     async reindexAll(workspaceId, opts = {}) {
       const bumped = await deps.repo.bumpAll(workspaceId, opts.onlyOtherModel ? deps.embedder.model : undefined);
       const jobs = bumped.map((b) => ({ workspaceId: b.workspaceId, documentId: b.id, version: b.version }));
-      for (const job of jobs) await deps.enqueue(job).catch(() => undefined);
+      if (opts.queue !== false) for (const job of jobs) await deps.enqueue(job).catch(() => undefined);
       return jobs;
     },
 
