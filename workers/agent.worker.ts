@@ -6,6 +6,22 @@ import { ConversationBusyError, LookAgainError, type AgentService } from '../src
 export const LOOK_AGAIN_FOR_MS = 30_000;
 
 /**
+ * The usual "not committed yet" lasts a millisecond or two: look again in place a few times
+ * before paying for a round trip through the delayed set (about 50 ms with Redis's default hz).
+ */
+async function runLookingAgainBriefly<T>(fn: () => Promise<T>): Promise<T> {
+  for (const pause of [2, 5, 10, 20]) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof LookAgainError)) throw e;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+  return fn();
+}
+
+/**
  * Queue `agent`: one pending job per conversation (see schedulers.ts), answered by the agent
  * service. "Look again shortly" cases (the message's transaction not yet committed, a voice
  * note still downloading, another worker holding the conversation) move the job back to the
@@ -16,7 +32,7 @@ export function createAgentWorker(deps: WorkerDeps & { agent: AgentService; conc
     'agent',
     async (data, job, token) => {
       try {
-        const r = await deps.agent.run(data);
+        const r = await runLookingAgainBriefly(() => deps.agent.run(data));
         if (r.outcome === 'replied' || r.outcome === 'handoff') deps.logger.info({ conversation_id: data.conversationId, ...r }, 'agent turn');
         return r;
       } catch (e) {

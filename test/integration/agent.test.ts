@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import request from 'supertest';
+import { LookAgainError } from '../../src/domain/agent/agent.service';
 import { SCOPES } from '../../src/domain/keys/scopes';
 import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulator';
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
@@ -152,6 +153,16 @@ describe('the AI agent', () => {
     const asked = openai.requests.chat.filter((c) => c.lastUser.includes('quick question'));
     expect(asked).toHaveLength(1);
     expect(asked[0]?.lastUser).toMatch(/Hi there[\s\S]*quick question[\s\S]*opening hours/);
+  });
+
+  it("looks again when the job's conversation or message is not committed yet, instead of dropping it", async () => {
+    const job = { workspaceId: f.workspaceId, conversationId: 'conv_01notcommittedyet000000000', messageId: 'msg_01notcommittedyet0000000000' };
+    await expect(f.rt.services.agent.run(job)).rejects.toThrow(LookAgainError);
+    expect(await f.rt.services.agent.run({ workspaceId: job.workspaceId, conversationId: job.conversationId })).toEqual({ outcome: 'missing' });
+    const waId = nextCustomer();
+    await say(waId, 'hello');
+    const conv = await waitFor('the conversation', () => conversationOf(waId));
+    await expect(f.rt.services.agent.run({ ...job, conversationId: conv.id })).rejects.toThrow(LookAgainError);
   });
 
   it('never answers twice when two workers race for the same conversation', async () => {

@@ -252,6 +252,8 @@ export function createAgentService(deps: AgentDeps): AgentService {
     async run(job) {
       // A cheap look first: most jobs of conversations a person handles stop here, without a lock.
       const ctx = await deps.repo.context(job.workspaceId, job.conversationId);
+      // A new customer's conversation is created in the same uncommitted transaction as the job's message.
+      if (!ctx && job.messageId) throw new LookAgainError(`conversation ${job.conversationId} is not committed yet`);
       if (!ctx) return { outcome: 'missing' };
       if (ctx.mode !== 'bot') return { outcome: 'not_bot', mode: ctx.mode };
       const locked = await deps.locks.tryWithLock(job.conversationId, () => answerLocked(job));
