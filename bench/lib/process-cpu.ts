@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+/**
+ * CPU time (user + system, ms) of a process and all its descendants, from /proc (Linux only;
+ * undefined elsewhere). `tsx` runs the script in a child of the pid it was started as, so the
+ * tree is what counts.
+ */
+let ticksPerSecond: number | undefined;
+
+export function treeCpuMs(pid: number): number | undefined {
+  if (!fs.existsSync(`/proc/${pid}/stat`)) return undefined;
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  let ticks = 0;
+  const seen = new Set<number>();
+  const visit = (p: number) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    try {
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const tid of fs.readdirSync(`/proc/${p}/task`)) {
+        const children = fs.readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        for (const c of children ? children.split(' ') : []) visit(Number(c));
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  };
+  visit(pid);
+  return (ticks / ticksPerSecond) * 1000;
+}
+
+/** The whole machine's CPU time so far (ms, all cores), from /proc/stat; undefined elsewhere. */
+export function machineCpuMs(): { busy: number; total: number; steal: number } | undefined {
+  if (!fs.existsSync('/proc/stat')) return undefined;
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal (guest time is already in user).
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const ms = (t: number) => (t / (ticksPerSecond as number)) * 1000;
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return { busy: ms(busy), total: ms(busy + (idle ?? 0) + (iowait ?? 0)), steal: ms(steal ?? 0) };
+}
