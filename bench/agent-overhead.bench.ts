@@ -1,3 +1,4 @@
+import { deleteRedisPrefix } from '../test/support/runtime';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -261,10 +262,7 @@ async function scenario(label: string, mode: 'child' | 'in-process', databaseUrl
     await gw?.stop().catch(() => undefined);
     await graph.close();
     await openai.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-    redis.disconnect();
+    await deleteRedisPrefix(prefix);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

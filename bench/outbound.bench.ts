@@ -1,8 +1,8 @@
+import { deleteRedisPrefix } from '../test/support/runtime';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createRuntime } from '../src/composition';
 import { loadConfig } from '../src/config/env';
 import type { Principal } from '../src/domain/keys/api-keys.service';
@@ -114,10 +114,7 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
   } finally {
     await rt.close();
     await graph.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-    redis.disconnect();
+    await deleteRedisPrefix(prefix);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

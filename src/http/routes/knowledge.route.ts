@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { KnowledgeDocument } from '../../domain/knowledge/knowledge.port';
 import { createDocumentSchema, listDocumentsQuery, patchDocumentSchema, searchSchema } from '../../domain/knowledge/knowledge.schema';
 import type { KnowledgeService } from '../../domain/knowledge/knowledge.service';
-import { withIdempotency, type IdempotencyRepo } from '../../domain/shared/idempotency';
+import type { IdempotencyRepo } from '../../domain/shared/idempotency';
+import { respondIdempotently } from '../idempotent';
 import { principalOf, requireScope } from '../middleware/auth';
 import { iso, listOf } from '../serialize';
 import { parseInput } from '../validate';
@@ -34,14 +35,10 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService; idempotency
   const router = Router();
 
   router.post('/v1/knowledge', requireScope('knowledge:write'), async (req, res) => {
-    const p = principalOf(res);
-    const answer = await withIdempotency(
-      deps.idempotency,
-      { workspaceId: p.workspaceId, key: req.get('idempotency-key'), method: 'POST', path: '/v1/knowledge', body: req.body },
-      async () => ({ status: 202, body: documentView(await deps.knowledge.create(p.workspaceId, parseInput(createDocumentSchema, req.body))) }),
-    );
-    if (answer.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(answer.status).json(answer.body);
+    await respondIdempotently(deps.idempotency, req, res, '/v1/knowledge', async () => ({
+      status: 202,
+      body: documentView(await deps.knowledge.create(principalOf(res).workspaceId, parseInput(createDocumentSchema, req.body))),
+    }));
   });
 
   router.get('/v1/knowledge', requireScope('knowledge:read'), async (req, res) => {

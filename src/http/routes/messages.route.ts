@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { messageView } from '../../domain/messages/message-view';
 import type { OutboundService } from '../../domain/messages/outbound.service';
 import { outboundMessageSchema } from '../../domain/messages/outbound.schema';
-import { withIdempotency, type IdempotencyRepo } from '../../domain/shared/idempotency';
+import type { IdempotencyRepo } from '../../domain/shared/idempotency';
+import { respondIdempotently } from '../idempotent';
 import { listQuerySchema } from '../../domain/shared/pagination';
 import { errors } from '../../lib/errors';
 import { principalOf, requireScope } from '../middleware/auth';
@@ -21,17 +22,10 @@ export function messagesRoutes(deps: { outbound: OutboundService; idempotency: I
   const router = Router();
 
   router.post('/v1/messages', requireScope('messages:send'), async (req, res) => {
-    const p = principalOf(res);
-    const answer = await withIdempotency(
-      deps.idempotency,
-      { workspaceId: p.workspaceId, key: req.get('idempotency-key'), method: 'POST', path: '/v1/messages', body: req.body },
-      async () => {
-        const msg = parseInput(outboundMessageSchema, req.body);
-        return { status: 202, body: messageView(await deps.outbound.submit(p, msg)) };
-      },
-    );
-    if (answer.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(answer.status).json(answer.body);
+    await respondIdempotently(deps.idempotency, req, res, '/v1/messages', async () => {
+      const msg = parseInput(outboundMessageSchema, req.body);
+      return { status: 202, body: messageView(await deps.outbound.submit(principalOf(res), msg)) };
+    });
   });
 
   router.get('/v1/messages', requireScope('messages:read'), async (req, res) => {
