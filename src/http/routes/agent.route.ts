@@ -7,6 +7,7 @@ import { listQuerySchema } from '../../domain/shared/pagination';
 import type { TenancyService } from '../../domain/tenancy/tenancy.service';
 import type { UsageRepo } from '../../domain/usage/usage.port';
 import { errors } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
 import { principalOf, requireScope } from '../middleware/auth';
 import { iso, listOf } from '../serialize';
 import { parseInput } from '../validate';
@@ -25,6 +26,7 @@ export function agentRoutes(deps: {
   gaps: KnowledgeGapsRepo;
   usageRepo: UsageRepo;
   agentDefaults: AgentDefaults;
+  logger: Logger;
 }): Router {
   const router = Router();
 
@@ -55,8 +57,9 @@ export function agentRoutes(deps: {
         write(e);
       }
     } catch (e) {
+      // Headers are gone: the client learns it from an error event, the log keeps the cause.
+      deps.logger.error({ err: e, request_id: res.locals.requestId }, 'streamed answer failed');
       res.write(`event: error\ndata: ${JSON.stringify({ error: { type: 'api_error', code: 'internal_error', message: 'The answer could not be completed.', request_id: res.locals.requestId } })}\n\n`);
-      void e;
     }
     res.end();
   });
