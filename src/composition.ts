@@ -58,6 +58,18 @@ import type { AgentDefaults } from './domain/agent/agent-settings';
 import { readMessageMedia } from './domain/media/media.port';
 import { createAgentWorker } from '../workers/agent.worker';
 import { createKnowledgeWorker } from '../workers/knowledge.worker';
+import { createConversationsRepo } from './adapters/postgres/conversations.repo';
+import { createEventStreamRepo } from './adapters/postgres/event-stream.repo';
+import { createRedisEventBus } from './adapters/redis/event-bus';
+import { createConversationsService, type ConversationsService } from './domain/conversations/conversations.service';
+import { createEventDispatcher, type EventDispatcher } from './domain/events/event-dispatcher';
+import type { EventBus } from './domain/events/event-stream';
+import { createEventStreams } from './domain/events/event-streams';
+import { resolveAgentSettings } from './domain/agent/agent-settings';
+import { outboundMessageSchema } from './domain/messages/outbound.schema';
+import { createLiveConnections } from './http/routes/events.route';
+import { parseInput } from './http/validate';
+import { errors } from './lib/errors';
 
 /**
  * The composition root: the only place that constructs adapters and wires them into services,
@@ -88,6 +100,7 @@ export interface OutboundServices {
   knowledge: KnowledgeService;
   agent: AgentService;
   query: QueryService;
+  conversations: ConversationsService;
 }
 
 export interface Runtime {
@@ -100,6 +113,8 @@ export interface Runtime {
   queues: Queues | undefined;
   workers: Worker[];
   readiness: Readiness;
+  /** Moves outbox events onto the live stream (started by runWorkers). */
+  events: EventDispatcher;
   runWorkers(): Promise<void>;
   /** Closes workers (waiting for their jobs), queues, Redis and the database, in that order. */
   close(opts?: { force?: boolean }): Promise<void>;
@@ -300,6 +315,32 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const query = createQueryService({ repo: agentRepo, agent, retriever, model: answerModel, usage, defaults: agentDefaults, passages: 5 });
   if (!ai.openaiApiKey) logger.info('no OPENAI_API_KEY: the agent uses the offline provider (local embeddings, quoted answers)');
 
+  // Human agents and the live stream.
+  const conversations = createConversationsService({
+    repo: createConversationsRepo(database.pool),
+    outbound,
+    parseMessage: (body) => parseInput(outboundMessageSchema, body),
+    answerAfterHandback: async (workspaceId) => {
+      const w = await tenancy.getWorkspace(workspaceId);
+      return resolveAgentSettings(w.name, w.settings.agent, agentDefaults).answerAfterHandback;
+    },
+    scheduleAgent: (items) => schedulers.agent(items),
+    humanIdleTimeoutMs: config.humanIdleTimeoutMs,
+    logger,
+  });
+  const eventStreamRepo = createEventStreamRepo(database.pool);
+  const bus: EventBus = redis
+    ? createRedisEventBus({ publisher: redis, subscriber: () => createRedis(config.redisUrl, 'worker', logger), prefix: config.queuePrefix, logger })
+    : {
+        publish: async () => undefined,
+        subscribe: async () => {
+          throw errors.unavailable('The live event stream needs Redis.');
+        },
+        close: async () => undefined,
+      };
+  const events = createEventDispatcher({ repo: eventStreamRepo, bus, logger, intervalMs: config.eventDispatchIntervalMs });
+  const live = createLiveConnections();
+
   const app = opts.http
     ? createApp({
         logger,
@@ -315,6 +356,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         gaps: createKnowledgeGapsRepo(database.pool),
         usageRepo,
         agentDefaults,
+        conversations,
+        streams: createEventStreams({ repo: eventStreamRepo, bus }),
+        live,
+        sseHeartbeatMs: config.sseHeartbeatMs,
       })
     : undefined;
 
@@ -339,12 +384,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     config,
     logger,
     db: database,
-    services: { ...services, outbound, templates, knowledge, agent, query },
+    services: { ...services, outbound, templates, knowledge, agent, query, conversations },
     app,
     redis,
     queues,
     workers,
     readiness,
+    events,
     async runWorkers() {
       for (const w of workers) void w.run();
       if (opts.workers) {
@@ -360,7 +406,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
             await queues?.add('knowledge', job, { jobId: `knowledge-${job.documentId}-v${job.version}` });
           }
         };
-        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing] });
+        const handBackIdle = () => conversations.handBackIdle();
+        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing, handBackIdle] });
+        events.start();
       }
       if (queues && workers.length > 0) {
         await scheduleMaintenance(queues, config.templateSyncIntervalMs).catch((e: Error) =>
@@ -370,6 +418,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     },
     async close({ force = false } = {}) {
       stopSweeper();
+      live.closeAll();
+      await events.stop();
+      await bus.close();
       await Promise.all([...workers.map((w) => w.close(force)), sendWorkers?.close(force)]);
       sendWorkerConnection?.disconnect();
       await queues?.close().catch(() => undefined);

@@ -32,6 +32,23 @@ const int = (fallback: number, min: number, max: number) =>
       return n;
     });
 
+/** A duration with its unit ("30m", "90s", "2h", "500ms"), or 0; in milliseconds. */
+const duration = (fallbackMs: number, maxMs: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallbackMs;
+      const m = /^(\d+)\s*(ms|s|m|h)?$/.exec(v.trim());
+      const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m?.[2] ?? ''];
+      const ms = m && (unit !== undefined ? Number(m[1]) * unit : Number(m[1]) === 0 ? 0 : NaN);
+      if (ms === null || ms === undefined || !Number.isFinite(ms) || ms > maxMs) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration like 30m, 90s or 2h (0 disables)' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 const url = (protocols: string[], fallback?: string) =>
   z
     .string()
@@ -94,6 +111,9 @@ export const envSchema = z
     MASTER_KEY: masterKey,
     SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
     AGENT_DEBOUNCE_MS: int(1_500, 0, 60_000),
+    HUMAN_IDLE_TIMEOUT: duration(30 * 60_000, 7 * 24 * 3_600_000),
+    SSE_HEARTBEAT_MS: int(15_000, 100, 300_000),
+    EVENT_DISPATCH_INTERVAL_MS: int(100, 10, 60_000),
     TEMPLATE_SYNC_INTERVAL_MS: int(15 * 60_000, 0, 24 * 3_600_000),
     READ_RECEIPTS: z
       .enum(['off', 'on_receipt', 'on_answer'], { message: 'must be off, on_receipt or on_answer' })
@@ -255,6 +275,11 @@ export interface Config {
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
   agentDebounceMs: number;
+  /** A taken-over conversation returns to the bot after this long without agent activity (0: never). */
+  humanIdleTimeoutMs: number;
+  sseHeartbeatMs: number;
+  /** How often worker processes move new outbox events onto the live stream. */
+  eventDispatchIntervalMs: number;
   /** How often the template catalog is pulled from Meta (0: never on a schedule). */
   templateSyncIntervalMs: number;
   /** Supabase Storage for media; undefined: local disk under dataDir/media. */
@@ -353,6 +378,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
+    humanIdleTimeoutMs: env.HUMAN_IDLE_TIMEOUT,
+    sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+    eventDispatchIntervalMs: env.EVENT_DISPATCH_INTERVAL_MS,
     templateSyncIntervalMs: env.TEMPLATE_SYNC_INTERVAL_MS,
     supabase:
       env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY

@@ -26,6 +26,10 @@ import type { QueryService } from '../domain/agent/query.service';
 import type { KnowledgeGapsRepo } from '../domain/agent/agent-repo.port';
 import type { UsageRepo } from '../domain/usage/usage.port';
 import type { AgentDefaults } from '../domain/agent/agent-settings';
+import type { ConversationsService } from '../domain/conversations/conversations.service';
+import type { EventStreams } from '../domain/events/event-streams';
+import { conversationsRoutes } from './routes/conversations.route';
+import { eventsRoutes, type LiveConnections } from './routes/events.route';
 
 export interface AppDeps {
   logger: Logger;
@@ -43,6 +47,10 @@ export interface AppDeps {
   gaps: KnowledgeGapsRepo;
   usageRepo: UsageRepo;
   agentDefaults: AgentDefaults;
+  conversations: ConversationsService;
+  streams: EventStreams;
+  live: LiveConnections;
+  sseHeartbeatMs: number;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -65,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(templatesRoutes(deps));
   api.use(knowledgeRoutes(deps));
   api.use(agentRoutes(deps));
+  // The stream route comes first: /v1/conversations/:id/stream is not a conversation action.
+  api.use(eventsRoutes({ ...deps, heartbeatMs: deps.sseHeartbeatMs }));
+  api.use(conversationsRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

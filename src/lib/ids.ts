@@ -23,6 +23,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   usage: 'use',
   media: 'med',
+  note: 'note',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

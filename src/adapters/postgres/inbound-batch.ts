@@ -103,6 +103,8 @@ export async function storeInboundBatch(
        last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at),
        window_expires_at = greatest(conversations.window_expires_at, excluded.window_expires_at),
        last_activity_at = greatest(conversations.last_activity_at, now()),
+       -- A customer writing again reopens a closed conversation.
+       status = 'open',
        updated_at = now()
      returning id, phone_number_id, contact_id, (xmax = 0) as created`,
     [

@@ -26,7 +26,7 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
         [...latest.values()].map((i) => ({
           data: { workspaceId: i.workspaceId, conversationId: i.conversationId, messageId: i.messageId },
           opts: {
-            jobId: `agent-${i.conversationId}-${i.messageId}`,
+            jobId: `agent-${i.conversationId}-${i.messageId}${i.round ? `-${i.round}` : ''}`,
             delay: opts.agentDebounceMs,
             // At most one waiting and one running job per conversation: messages that arrive
             // while the agent works get a follow-up job instead of being missed.

@@ -5,6 +5,8 @@ export interface DispatchItem {
   workspaceId: string;
   conversationId: string;
   messageId: string;
+  /** Tells this job apart from an earlier one for the same message (a handback asks again). */
+  round?: string;
 }
 
 export interface MediaItem {

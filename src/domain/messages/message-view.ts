@@ -12,6 +12,7 @@ export interface MessageRow {
   content: NormalizedContent | Record<string, unknown>;
   author: string;
   author_id?: string | null;
+  author_name?: string | null;
   status: string;
   error_code: number | null;
   error_title: string | null;
@@ -37,6 +38,7 @@ export function messageView(m: MessageRow) {
     type: m.type,
     content: m.content,
     author: m.author,
+    agent: m.author === 'agent' ? { id: m.author_id ?? null, name: m.author_name ?? null } : null,
     status: m.status,
     error: m.error_code === null ? null : { code: m.error_code, title: m.error_title, details: m.error_details },
     timestamp: (m.meta_timestamp ?? m.created_at).toISOString(),
@@ -50,6 +52,6 @@ export function messageView(m: MessageRow) {
 }
 
 export const MESSAGE_COLUMNS =
-  'id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, author, author_id, status, ' +
+  'id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, author, author_id, author_name, status, ' +
   'error_code, error_title, error_details, meta_timestamp, reply_to_wamid, pricing_category, pricing_type, test, ' +
   'metadata, created_at, updated_at';

@@ -2,7 +2,7 @@ import { AppError, errors } from '../../lib/errors';
 import { isId, newId } from '../../lib/ids';
 import type { Principal } from '../keys/api-keys.service';
 import type { MessageRow } from './message-view';
-import type { CatalogTemplate, ConversationWindow, OutboundRepo, SendingNumber } from './outbound.port';
+import type { CatalogTemplate, ConversationWindow, NewOutbound, OutboundRepo, SendingNumber } from './outbound.port';
 import { FREE_FORM_TYPES, type OutboundMessage } from './outbound.schema';
 
 /**
@@ -21,7 +21,13 @@ export interface WindowView {
 }
 
 export interface OutboundService {
-  submit(principal: Principal, msg: OutboundMessage, author?: { kind: 'api' | 'agent' | 'bot'; id: string | null }): Promise<MessageRow>;
+  /** `opts.insert` stores the row instead of the repo's plain insert (an agent's reply checks the mode). */
+  submit(
+    principal: Principal,
+    msg: OutboundMessage,
+    author?: { kind: 'api' | 'agent' | 'bot'; id: string | null },
+    opts?: { insert?: (m: NewOutbound) => Promise<MessageRow> },
+  ): Promise<MessageRow>;
   get(workspaceId: string, id: string): Promise<MessageRow>;
   list: OutboundRepo['list'];
   conversationWindow(workspaceId: string, conversationId: string): Promise<WindowView>;
@@ -93,7 +99,7 @@ export function createOutboundService(deps: {
   }
 
   return {
-    async submit(principal, msg, author = { kind: 'api', id: null }) {
+    async submit(principal, msg, author = { kind: 'api', id: null }, opts = {}) {
       const number = await resolveNumber(principal.workspaceId, msg.from);
       const waId = msg.to.replace(/^\+/, '');
       const conversation = await deps.repo.ensureConversation(principal.workspaceId, number.id, waId);
@@ -122,7 +128,7 @@ export function createOutboundService(deps: {
         const mismatch = checkTemplateParameters(template, msg);
         if (mismatch) throw unprocessable('template_params_mismatch', mismatch);
       }
-      const row = await deps.repo.insert({
+      const row = await (opts.insert ?? deps.repo.insert)({
         id: newId('message'),
         workspaceId: principal.workspaceId,
         conversationId: conversation.conversationId,

@@ -1,0 +1,47 @@
+/**
+ * The live event stream. Outbox rows become stream events when the dispatcher numbers them
+ * (`seq`, in the order it publishes them, after their commit) and publishes them on the bus.
+ * Each event also names the previous event of its workspace (`prev`), so a listener that sees a
+ * `prev` it has not delivered knows it missed something and reads it back from the database.
+ */
+export interface StreamEvent {
+  id: string;
+  seq: number;
+  /** The seq of the workspace's previous event (0 when this is its first). */
+  prev: number;
+  workspaceId: string;
+  conversationId: string | null;
+  type: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface EventStreamRepo {
+  /** Numbers and marks up to `limit` undispatched events; [] when another dispatcher is at work. */
+  dispatch(limit: number): Promise<StreamEvent[]>;
+  /** The workspace's dispatched events after `seq`, in order. */
+  after(workspaceId: string, seq: number, limit: number): Promise<StreamEvent[]>;
+  /** The seq of one of the workspace's events; null when it has none by that id (or it is not dispatched yet). */
+  position(workspaceId: string, eventId: string): Promise<number | null>;
+  /** The seq of the workspace's latest dispatched event (0 when none). */
+  head(workspaceId: string): Promise<number>;
+}
+
+export interface EventBus {
+  publish(events: StreamEvent[]): Promise<void>;
+  /** Resolves once the subscription is active; the function it returns unsubscribes. */
+  subscribe(workspaceId: string, listener: (event: StreamEvent) => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/** The public JSON of an event: the SSE `data` line (and, later, webhook bodies). */
+export function eventView(e: StreamEvent) {
+  return {
+    id: e.id,
+    type: e.type,
+    created_at: e.createdAt.toISOString(),
+    workspace_id: e.workspaceId,
+    conversation_id: e.conversationId,
+    data: e.data,
+  };
+}
