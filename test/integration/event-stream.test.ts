@@ -93,7 +93,7 @@ describe('live event stream (SSE)', () => {
     await request(app()).post(`/v1/conversations/${id}/takeover`).set(auth()).send({ agent: { id: 'agt_1', name: 'Maria' } }).expect(200);
     const reply = await request(app()).post(`/v1/conversations/${id}/reply`).set(auth()).send({ type: 'text', text: { body: 'hello from Maria' } }).expect(202);
     await c1.until('message.sent', (es) => es.some((e) => e.event === 'message.sent'));
-    const [{ wamid }] = await f.rows<{ wamid: string }>('select wamid from messages where id = $1', [reply.body.id]);
+    const wamid = (await f.rows<{ wamid: string }>('select wamid from messages where id = $1', [reply.body.id]))[0]?.wamid as string;
     await postSigned(app(), statusPayload([{ wamid, status: 'delivered' }]), APP_SECRET).expect(200);
     await postSigned(app(), statusPayload([{ wamid, status: 'read' }]), APP_SECRET).expect(200);
     await c1.until('message.read', (es) => es.some((e) => e.event === 'message.read'));

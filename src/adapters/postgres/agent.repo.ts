@@ -5,6 +5,9 @@ import { messageView } from '../../domain/messages/message-view';
 import { newId } from '../../lib/ids';
 import { withTransaction, type Queryable } from './database';
 import { insertEvents } from './events.repo';
+import { readConversation } from './conversations.repo';
+import { conversationView } from '../../domain/conversations/conversation-view';
+import type { ConversationRow } from '../../domain/conversations/conversations.port';
 import { createOutboundRepo } from './outbound.repo';
 
 interface ContextRow {
@@ -173,6 +176,7 @@ export function createAgentRepo(pool: pg.Pool): AgentRepo {
             conversationId: p.conversationId,
             data: {
               conversation_id: p.conversationId,
+              conversation: conversationView((await readConversation(db, p.workspaceId, p.conversationId)) as ConversationRow),
               mode: 'pending_human',
               reason: p.reason,
               notice: messages[0] ? messageView(messages[0]) : null,

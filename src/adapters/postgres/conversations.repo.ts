@@ -77,7 +77,8 @@ function toConversation(r: Row): ConversationRow {
   };
 }
 
-async function fetchOne(db: Queryable, workspaceId: string, id: string): Promise<ConversationRow | null> {
+/** The conversation as the API shows it, read with the caller's client (inside its transaction). */
+export async function readConversation(db: Queryable, workspaceId: string, id: string): Promise<ConversationRow | null> {
   const { rows } = await db.query<Row>(`${SELECT} where c.workspace_id = $1 and c.id = $2`, [workspaceId, id]);
   return rows[0] ? toConversation(rows[0]) : null;
 }
@@ -145,7 +146,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
       return toPage(rows.map(toConversation), limit);
     },
 
-    get: (workspaceId, id) => fetchOne(pool, workspaceId, id),
+    get: (workspaceId, id) => readConversation(pool, workspaceId, id),
 
     async messages(workspaceId, id, { limit, startingAfter }) {
       const { rows } = await pool.query<MessageRow>(
@@ -178,7 +179,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
             where workspace_id = $1 and conversation_id = $2 and author = 'bot' and status = 'queued' returning id`,
           [workspaceId, id],
         );
-        const conversation = (await fetchOne(db, workspaceId, id)) as ConversationRow;
+        const conversation = (await readConversation(db, workspaceId, id)) as ConversationRow;
         const cancelledIds = cancelled.rows.map((r) => r.id).sort();
         if (changed || cancelledIds.length > 0) {
           await insertEvents(db, [
@@ -208,7 +209,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
           return { outcome: 'not_idle' as const };
         }
         if (c.mode === 'bot') {
-          return { outcome: 'handed_back' as const, conversation: (await fetchOne(db, workspaceId, id)) as ConversationRow, changed: false, answerFrom: null };
+          return { outcome: 'handed_back' as const, conversation: (await readConversation(db, workspaceId, id)) as ConversationRow, changed: false, answerFrom: null };
         }
         // What the bot may answer afterwards: with answerUnanswered, the customer messages after
         // the agent's last reply (the rest a person has seen and answered); otherwise nothing.
@@ -233,7 +234,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
             where workspace_id = $1 and id = $2`,
           [workspaceId, id, bounds.last_answered],
         );
-        const conversation = (await fetchOne(db, workspaceId, id)) as ConversationRow;
+        const conversation = (await readConversation(db, workspaceId, id)) as ConversationRow;
         await insertEvents(db, [
           {
             workspaceId,
@@ -256,7 +257,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
       return withTransaction(pool, async (db) => {
         const c = await lock(db, workspaceId, id);
         if (!c) return null;
-        if (c.status === status) return { conversation: (await fetchOne(db, workspaceId, id)) as ConversationRow, changed: false };
+        if (c.status === status) return { conversation: (await readConversation(db, workspaceId, id)) as ConversationRow, changed: false };
         // Closing ends a takeover too: a customer who writes again later finds the bot.
         await db.query(
           status === 'closed'
@@ -275,7 +276,7 @@ export function createConversationsRepo(pool: pg.Pool): ConversationsRepo {
             [workspaceId, id],
           );
         }
-        const conversation = (await fetchOne(db, workspaceId, id)) as ConversationRow;
+        const conversation = (await readConversation(db, workspaceId, id)) as ConversationRow;
         await insertEvents(db, [
           {
             workspaceId,
