@@ -68,6 +68,7 @@ import { createEventStreams } from './domain/events/event-streams';
 import { resolveAgentSettings } from './domain/agent/agent-settings';
 import { outboundMessageSchema } from './domain/messages/outbound.schema';
 import { createLiveConnections } from './http/routes/events.route';
+import { createRedisRateLimiter } from './adapters/redis/rate-limiter';
 import { parseInput } from './http/validate';
 import { errors } from './lib/errors';
 
@@ -360,6 +361,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         streams: createEventStreams({ repo: eventStreamRepo, bus }),
         live,
         sseHeartbeatMs: config.sseHeartbeatMs,
+        rateLimiter: redis ? createRedisRateLimiter({ redis, prefix: config.queuePrefix }) : undefined,
+        rateLimits: {
+          requests: config.rateLimits.requestsPerMinute > 0 ? { name: 'requests', limit: config.rateLimits.requestsPerMinute, windowMs: 60_000 } : undefined,
+          sends: config.rateLimits.sendsPerMinute > 0 ? { name: 'sends', limit: config.rateLimits.sendsPerMinute, windowMs: 60_000 } : undefined,
+        },
       })
     : undefined;
 

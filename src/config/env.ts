@@ -111,6 +111,8 @@ export const envSchema = z
     MASTER_KEY: masterKey,
     SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
     AGENT_DEBOUNCE_MS: int(1_500, 0, 60_000),
+    RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
+    RATE_LIMIT_SENDS_PER_MINUTE: int(300, 0, 1_000_000),
     HUMAN_IDLE_TIMEOUT: duration(30 * 60_000, 7 * 24 * 3_600_000),
     SSE_HEARTBEAT_MS: int(15_000, 100, 300_000),
     EVENT_DISPATCH_INTERVAL_MS: int(100, 10, 60_000),
@@ -275,6 +277,8 @@ export interface Config {
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
   agentDebounceMs: number;
+  /** Per API key and minute: all requests, and sends (POST /v1/messages, replies); 0: no limit. */
+  rateLimits: { requestsPerMinute: number; sendsPerMinute: number };
   /** A taken-over conversation returns to the bot after this long without agent activity (0: never). */
   humanIdleTimeoutMs: number;
   sseHeartbeatMs: number;
@@ -378,6 +382,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
+    rateLimits: { requestsPerMinute: env.RATE_LIMIT_PER_MINUTE, sendsPerMinute: env.RATE_LIMIT_SENDS_PER_MINUTE },
     humanIdleTimeoutMs: env.HUMAN_IDLE_TIMEOUT,
     sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
     eventDispatchIntervalMs: env.EVENT_DISPATCH_INTERVAL_MS,

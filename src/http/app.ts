@@ -30,6 +30,8 @@ import type { ConversationsService } from '../domain/conversations/conversations
 import type { EventStreams } from '../domain/events/event-streams';
 import { conversationsRoutes } from './routes/conversations.route';
 import { eventsRoutes, type LiveConnections } from './routes/events.route';
+import { rateLimit, type RateLimitPolicies } from './middleware/rate-limit';
+import type { RateLimiter } from '../domain/limits/rate-limiter.port';
 
 export interface AppDeps {
   logger: Logger;
@@ -51,6 +53,9 @@ export interface AppDeps {
   streams: EventStreams;
   live: LiveConnections;
   sseHeartbeatMs: number;
+  /** Per-key limits; none without a limiter (no Redis in this process). */
+  rateLimiter?: RateLimiter;
+  rateLimits: RateLimitPolicies;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -66,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
   // Route files use full paths (/v1/...) so that they read like the API reference.
   const api = express.Router();
   api.use('/v1', ...jsonBody('1mb'), authenticate(deps.apiKeys));
+  if (deps.rateLimiter) api.use('/v1', rateLimit({ limiter: deps.rateLimiter, policies: deps.rateLimits, logger: deps.logger }));
   api.use(meRoutes(deps));
   api.use(apiKeysRoutes(deps));
   api.use(mediaRoutes(deps));
