@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import { createRedisRateLimiter } from '../../src/adapters/redis/rate-limiter';
-import { createTestRuntime, type TestRuntime } from '../support/runtime';
+import { createRuntime } from '../../src/composition';
+import { createTestRuntime, testConfig, type TestRuntime } from '../support/runtime';
 
 /** Per-key rate limits in Redis (GCRA), their headers, and what does not count. */
 describe('rate limits', () => {
@@ -63,6 +64,29 @@ describe('rate limits', () => {
     const codes = await Promise.all(Array.from({ length: 20 }, () => request(app()).get('/v1/me').set('Authorization', `Bearer ${key}`).then((r) => r.status)));
     expect(codes.filter((c) => c === 200)).toHaveLength(5);
     expect(codes.filter((c) => c === 429)).toHaveLength(15);
+  });
+
+  it('counts exactly across two API processes sharing Redis: 50 concurrent clients, the (limit+1)th gets 429', async () => {
+    const second = await createRuntime(testConfig({ QUEUE_PREFIX: rt.config.queuePrefix, RATE_LIMIT_PER_MINUTE: '5' }), rt.logger, {
+      redis: true,
+      http: true,
+      workers: false,
+      database: rt.testDb,
+      migrate: false,
+    });
+    try {
+      const key = await keyWith(['messages:read']);
+      const apps = [app(), second.app as Express];
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => request(apps[i % 2] as Express).get('/v1/me').set('Authorization', `Bearer ${key}`)),
+      );
+      expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
+      const refused = responses.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(45);
+      expect(refused.every((r) => Number(r.headers['retry-after']) >= 1 && r.body.error.code === 'rate_limited')).toBe(true);
+    } finally {
+      await second.close();
+    }
   });
 
   it('refills evenly (GCRA): one request per interval after the burst', async () => {
