@@ -26,4 +26,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: { sourceType: 'commonjs' },
   },
+  {
+    // The agent console: plain browser ES modules served as they are (no build step).
+    files: ['src/http/console/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+  },
 );

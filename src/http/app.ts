@@ -19,6 +19,7 @@ import type { OutboundService } from '../domain/messages/outbound.service';
 import type { IdempotencyRepo } from '../domain/shared/idempotency';
 import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
 import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
+import { consoleRoutes } from './routes/console.route';
 import { knowledgeRoutes } from './routes/knowledge.route';
 import { agentRoutes } from './routes/agent.route';
 import type { KnowledgeService } from '../domain/knowledge/knowledge.service';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(accessLog(deps.logger));
   app.use(healthRoutes(deps.readiness));
   app.use(whatsappWebhookRoutes(deps));
+  app.use(consoleRoutes());
 
   // Route files use full paths (/v1/...) so that they read like the API reference.
   const api = express.Router();
