@@ -119,11 +119,22 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
   }
 }
 
+// BENCH_ONLY (a regular expression) runs only the scenarios whose label matches it.
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const selected = (label: string) => !only || only.test(label);
+
 export async function run(): Promise<BenchRow[]> {
-  return [
-    ...(await scenario('embedded PGlite, 10 numbers x 400 at 80/s', 10, 400, 80)),
-    ...(await scenario('embedded PGlite, 1 number x 4000 at 1000/s', 1, 4000, 1000)),
-    ...((await withServerDatabase((url) => scenario('Postgres, 10 numbers x 400 at 80/s', 10, 400, 80, url))) ?? []),
-    ...((await withServerDatabase((url) => scenario('Postgres, 1 number x 4000 at 1000/s', 1, 4000, 1000, url))) ?? []),
+  const rows: BenchRow[] = [];
+  const scenarios: [string, number, number, number][] = [
+    ['10 numbers x 400 at 80/s', 10, 400, 80],
+    ['1 number x 4000 at 1000/s', 1, 4000, 1000],
   ];
+  for (const [label, numbers, perNumber, mps] of scenarios) {
+    if (selected(`embedded PGlite, ${label}`)) rows.push(...(await scenario(`embedded PGlite, ${label}`, numbers, perNumber, mps)));
+  }
+  for (const [label, numbers, perNumber, mps] of scenarios) {
+    if (!selected(`Postgres, ${label}`)) continue;
+    rows.push(...((await withServerDatabase((url) => scenario(`Postgres, ${label}`, numbers, perNumber, mps, url))) ?? []));
+  }
+  return rows;
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { MESSAGE_COLUMNS, messageView, type MessageRow } from '../../domain/messages/message-view';
 import type { ClaimResult, OutboundRow, SendRepo } from '../../domain/messages/send.port';
 import type { IngressRepo } from '../../domain/ingress/ingress.port';
+import { createGroupCommit } from '../../domain/ingress/group-commit';
 import { withTransaction } from './database';
 import { insertEvents } from './events.repo';
 
@@ -10,23 +11,67 @@ const OUT_COLUMNS = `${MESSAGE_COLUMNS
   .map((c) => `m.${c}`)
   .join(', ')}, m.recipient, m.graph_body, m.send_attempts, n.phone_number_id as meta_phone_number_id`;
 
+type MarkSentRow = MessageRow & { has_pending: boolean };
+
 export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyPendingStatuses'>): SendRepo {
-  return {
-    async claim(messageId) {
-      // The common case in one statement: queued -> sending, only while a bot message's
-      // conversation is in bot mode (the architecture's invariant, checked at the moment of sending).
-      // The one exception is the bot's handoff notice ("a person will answer you shortly"): it
-      // goes out while the conversation waits for a person, but not once a person has taken over.
-      const claimed = await pool.query<OutboundRow>(
+  // Claims and sends recorded by concurrent jobs are written together: one statement claims a
+  // group, one transaction records a group's sends and their events (see group-commit.ts). Each
+  // row still moves on its own conditions, so a group changes no outcome, only the number of
+  // statements; a failed group is retried one by one. The embedded database has one connection.
+  const concurrency = Math.max(1, Math.min(4, (pool.options.max ?? 10) - 2));
+  const claims = createGroupCommit(
+    async (ids: string[]): Promise<(OutboundRow | undefined)[]> => {
+      // The common case: queued -> sending, only while a bot message's conversation is in bot
+      // mode (the architecture's invariant, checked at the moment of sending). The one exception
+      // is the bot's handoff notice ("a person will answer you shortly"): it goes out while the
+      // conversation waits for a person, but not once a person has taken over.
+      const { rows } = await pool.query<OutboundRow>(
         `update messages m set status = 'sending', send_attempts = m.send_attempts + 1, updated_at = now()
            from conversations c, phone_numbers n
-          where m.id = $1 and m.direction = 'out' and m.status = 'queued'
+          where m.id = any($1::text[]) and m.direction = 'out' and m.status = 'queued'
             and c.id = m.conversation_id and n.id = m.phone_number_id
             and (m.author <> 'bot' or c.mode = 'bot' or (c.mode = 'pending_human' and m.answer->>'kind' = 'handoff'))
           returning ${OUT_COLUMNS}`,
-        [messageId],
+        [[...new Set(ids)].sort()],
       );
-      if (claimed.rows[0]) return { outcome: 'claimed', row: claimed.rows[0] };
+      // A row goes to the first claimant of its id; a second one in the same group takes the
+      // slow path below and finds it in flight, as it would one statement later.
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        byId.delete(id);
+        return row;
+      });
+    },
+    { maxBatch: 256, concurrency },
+  );
+  const sends = createGroupCommit(
+    async (items: { messageId: string; wamid: string }[]): Promise<{ pendingStatuses: boolean }[]> =>
+      withTransaction(pool, async (db) => {
+        // Also says whether statuses for this wamid arrived before it (rare: then the caller
+        // applies them), so the common case costs no extra transaction.
+        const { rows } = await db.query<MarkSentRow>(
+          `update messages set status = 'sent', wamid = v.wamid, sent_at = now(), updated_at = now()
+             from unnest($1::text[], $2::text[]) as v(id, wamid)
+            where messages.id = v.id and messages.status in ('sending', 'queued')
+            returning ${MESSAGE_COLUMNS.split(', ').map((c) => `messages.${c}`).join(', ')},
+              exists (select 1 from pending_statuses p where p.phone_number_id = messages.phone_number_id and p.wamid = v.wamid) as has_pending`,
+          [items.map((i) => i.messageId), items.map((i) => i.wamid)],
+        );
+        await insertEvents(
+          db,
+          rows.map((row) => ({ workspaceId: row.workspace_id, type: 'message.sent', conversationId: row.conversation_id, data: { message: messageView(row) } })),
+        );
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return items.map((i) => ({ pendingStatuses: Boolean(byId.get(i.messageId)?.has_pending) }));
+      }),
+    { maxBatch: 256, concurrency },
+  );
+
+  return {
+    async claim(messageId) {
+      const claimed = await claims.submit(messageId);
+      if (claimed) return { outcome: 'claimed', row: claimed };
       // Why not: gone, already done, in flight (unknown outcome), or a bot message to cancel.
       return withTransaction(pool, async (db): Promise<ClaimResult> => {
         const { rows } = await db.query<OutboundRow & { mode: string; handoff_notice: boolean }>(
@@ -50,24 +95,7 @@ export function createSendRepo(pool: pg.Pool, ingress: Pick<IngressRepo, 'applyP
       });
     },
 
-    async markSent(messageId, wamid) {
-      return withTransaction(pool, async (db) => {
-        // Also says whether statuses for this wamid arrived before it (rare: then the caller
-        // applies them), so the common case costs no extra transaction.
-        const { rows } = await db.query<MessageRow & { has_pending: boolean }>(
-          `update messages set status = 'sent', wamid = $2, sent_at = now(), updated_at = now()
-            where id = $1 and status in ('sending', 'queued')
-            returning ${MESSAGE_COLUMNS},
-              exists (select 1 from pending_statuses p where p.phone_number_id = messages.phone_number_id and p.wamid = $2) as has_pending`,
-          [messageId, wamid],
-        );
-        const row = rows[0];
-        if (row) {
-          await insertEvents(db, [{ workspaceId: row.workspace_id, type: 'message.sent', conversationId: row.conversation_id, data: { message: messageView(row) } }]);
-        }
-        return { pendingStatuses: Boolean(row?.has_pending) };
-      });
-    },
+    markSent: (messageId, wamid) => sends.submit({ messageId, wamid }),
 
     async markFailed(messageId, error, closeWindow) {
       await withTransaction(pool, async (db) => {

@@ -35,7 +35,15 @@ export const UNKNOWN_OUTCOME = {
 };
 
 export interface SendService {
-  send(messageId: string, job: { rememberedWamid?: string; remember(wamid: string): Promise<void> }): Promise<SendOutcome>;
+  send(
+    messageId: string,
+    job: {
+      rememberedWamid?: string;
+      remember(wamid: string): Promise<void>;
+      /** Awaited right before the Graph call (the number's rate guard). */
+      beforeCall?: () => Promise<void>;
+    },
+  ): Promise<SendOutcome>;
 }
 
 export function createSendService(deps: {
@@ -76,6 +84,7 @@ export function createSendService(deps: {
       try {
         const target = row.test ? deps.sandbox : deps.graph;
         if (!target) throw new Error('test message but no sandbox configured');
+        if (job.beforeCall && !row.test) await job.beforeCall();
         wamid = (await target.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
       } catch (e) {
         if (!(e instanceof GraphApiError)) throw e;
