@@ -71,6 +71,12 @@ import { createLiveConnections } from './http/routes/events.route';
 import { createRedisRateLimiter } from './adapters/redis/rate-limiter';
 import { parseInput } from './http/validate';
 import { errors } from './lib/errors';
+import { createWebhooksRepo } from './adapters/postgres/webhooks.repo';
+import { checkWebhookUrl } from './adapters/webhooks/ssrf';
+import { createWebhookSender } from './adapters/webhooks/webhook-sender';
+import { createWebhooksService, type WebhooksService } from './domain/webhooks/webhooks.service';
+import { createWebhookDeliveryService, type WebhookDeliveryService } from './domain/webhooks/webhook-delivery.service';
+import { createWebhooksWorker, enqueueWebhookJobs } from '../workers/webhooks.worker';
 
 /**
  * The composition root: the only place that constructs adapters and wires them into services,
@@ -102,6 +108,7 @@ export interface OutboundServices {
   agent: AgentService;
   query: QueryService;
   conversations: ConversationsService;
+  webhooks: WebhooksService;
 }
 
 export interface Runtime {
@@ -116,6 +123,8 @@ export interface Runtime {
   readiness: Readiness;
   /** Moves outbox events onto the live stream (started by runWorkers). */
   events: EventDispatcher;
+  /** Webhook delivery attempts and the sweep of overdue ones (run by workers and the sweeper). */
+  webhookDelivery: WebhookDeliveryService;
   runWorkers(): Promise<void>;
   /** Closes workers (waiting for their jobs), queues, Redis and the database, in that order. */
   close(opts?: { force?: boolean }): Promise<void>;
@@ -258,6 +267,31 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     toGraphBody,
   });
   const idempotency = createIdempotencyRepo(database.pool);
+  // Signed outbound webhooks: endpoints, the SSRF guard, deliveries through queue "webhooks".
+  const webhookPolicy = { allowInsecure: config.webhooks.allowInsecure, allowPrivate: config.webhooks.allowPrivate };
+  const webhooksRepo = createWebhooksRepo(database.pool);
+  const enqueueWebhooks = async (jobs: Parameters<ReturnType<typeof enqueueWebhookJobs>>[0], opts?: { delayMs?: number; unique?: boolean }) => {
+    if (!queues) throw new Error('no queues in this process');
+    await enqueueWebhookJobs(queues)(jobs, opts);
+  };
+  const webhooks = createWebhooksService({
+    repo: webhooksRepo,
+    secrets,
+    checkUrl: async (url) => {
+      await checkWebhookUrl(url, webhookPolicy);
+    },
+    enqueue: enqueueWebhooks,
+  });
+  const webhookDelivery = createWebhookDeliveryService({
+    repo: webhooksRepo,
+    secrets,
+    sender: createWebhookSender({ policy: webhookPolicy, timeoutMs: config.webhooks.timeoutMs }),
+    enqueue: enqueueWebhooks,
+    retryScheduleMs: config.webhooks.retryScheduleMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    disableAfterMs: config.webhooks.disableAfterMs,
+    logger,
+  });
   const templates = createTemplatesService({ repo: createTemplatesRepo(database.pool), tenancy, graph });
 
   // The AI agent: models from config (OpenAI-compatible, or the offline provider without a key).
@@ -339,7 +373,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         },
         close: async () => undefined,
       };
-  const events = createEventDispatcher({ repo: eventStreamRepo, bus, logger, intervalMs: config.eventDispatchIntervalMs });
+  const events = createEventDispatcher({ repo: eventStreamRepo, bus, logger, intervalMs: config.eventDispatchIntervalMs, enqueueDeliveries: (jobs) => enqueueWebhooks(jobs) });
   const live = createLiveConnections();
 
   const app = opts.http
@@ -361,6 +395,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         streams: createEventStreams({ repo: eventStreamRepo, bus }),
         live,
         sseHeartbeatMs: config.sseHeartbeatMs,
+        webhooks,
         rateLimiter: redis ? createRedisRateLimiter({ redis, prefix: config.queuePrefix }) : undefined,
         rateLimits: {
           requests: config.rateLimits.requestsPerMinute > 0 ? { name: 'requests', limit: config.rateLimits.requestsPerMinute, windowMs: 60_000 } : undefined,
@@ -382,6 +417,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     workers.push(createReceiptsWorker({ ...workerDeps, graph, tenancy }));
     workers.push(createKnowledgeWorker({ ...workerDeps, knowledge }));
     workers.push(createAgentWorker({ ...workerDeps, agent, concurrency: ai.concurrency }));
+    workers.push(createWebhooksWorker({ ...workerDeps, delivery: webhookDelivery, concurrency: config.webhooks.concurrency }));
     releases.push(() => workerDeps.connection.disconnect());
   }
 
@@ -390,13 +426,14 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     config,
     logger,
     db: database,
-    services: { ...services, outbound, templates, knowledge, agent, query, conversations },
+    services: { ...services, outbound, templates, knowledge, agent, query, conversations, webhooks },
     app,
     redis,
     queues,
     workers,
     readiness,
     events,
+    webhookDelivery,
     async runWorkers() {
       for (const w of workers) void w.run();
       if (opts.workers) {
@@ -413,7 +450,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
           }
         };
         const handBackIdle = () => conversations.handBackIdle();
-        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing, handBackIdle] });
+        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing, handBackIdle, () => webhookDelivery.sweep()] });
         events.start();
       }
       if (queues && workers.length > 0) {

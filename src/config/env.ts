@@ -116,6 +116,23 @@ export const envSchema = z
     HUMAN_IDLE_TIMEOUT: duration(30 * 60_000, 7 * 24 * 3_600_000),
     SSE_HEARTBEAT_MS: int(15_000, 100, 300_000),
     EVENT_DISPATCH_INTERVAL_MS: int(100, 10, 60_000),
+    ALLOW_INSECURE_WEBHOOKS: bool(false),
+    ALLOW_PRIVATE_WEBHOOK_URLS: bool(false),
+    WEBHOOK_TIMEOUT_MS: int(15_000, 100, 60_000),
+    WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+        const parts = v.split(',').map((p) => duration(-1, 7 * 24 * 3_600_000).safeParse(p.trim()));
+        if (parts.length > 20 || parts.some((p) => !p.success || p.data < 0)) {
+          ctx.addIssue({ code: 'custom', message: 'must be up to 20 comma-separated durations like 5s,5m,30m,2h' });
+          return z.NEVER;
+        }
+        return parts.map((p) => p.data as number);
+      }),
+    WEBHOOK_DISABLE_AFTER: duration(5 * 24 * 3_600_000, 30 * 24 * 3_600_000),
+    WEBHOOK_CONCURRENCY: int(10, 1, 200),
     TEMPLATE_SYNC_INTERVAL_MS: int(15 * 60_000, 0, 24 * 3_600_000),
     READ_RECEIPTS: z
       .enum(['off', 'on_receipt', 'on_answer'], { message: 'must be off, on_receipt or on_answer' })
@@ -292,6 +309,20 @@ export interface Config {
   whatsapp: { graphUrl: string; apiVersion: string; singleNumber: SingleNumberConfig | undefined };
   adminApiKey: string | undefined;
   ai: AiConfig;
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** http:// targets allowed (otherwise https only). */
+  allowInsecure: boolean;
+  /** Private, loopback, link-local and CGNAT targets allowed (local development, tests). */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** Delays after the 1st, 2nd, ... failed attempt, in ms. */
+  retryScheduleMs: number[];
+  /** An endpoint failing continuously for this long is disabled. */
+  disableAfterMs: number;
+  concurrency: number;
 }
 
 /** Prices in USD per million tokens, for the usage report. MODEL_PRICES overrides and extends them. */
@@ -398,6 +429,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       singleNumber: single,
     },
     adminApiKey: env.ADMIN_API_KEY,
+    webhooks: {
+      allowInsecure: env.ALLOW_INSECURE_WEBHOOKS,
+      allowPrivate: env.ALLOW_PRIVATE_WEBHOOK_URLS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE,
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+    },
     ai: {
       openaiApiKey: env.OPENAI_API_KEY,
       openaiBaseUrl: env.OPENAI_BASE_URL,

@@ -31,6 +31,8 @@ import type { ConversationsService } from '../domain/conversations/conversations
 import type { EventStreams } from '../domain/events/event-streams';
 import { conversationsRoutes } from './routes/conversations.route';
 import { eventsRoutes, type LiveConnections } from './routes/events.route';
+import { webhooksRoutes } from './routes/webhooks.route';
+import type { WebhooksService } from '../domain/webhooks/webhooks.service';
 import { rateLimit, type RateLimitPolicies } from './middleware/rate-limit';
 import type { RateLimiter } from '../domain/limits/rate-limiter.port';
 
@@ -54,6 +56,7 @@ export interface AppDeps {
   streams: EventStreams;
   live: LiveConnections;
   sseHeartbeatMs: number;
+  webhooks: WebhooksService;
   /** Per-key limits; none without a limiter (no Redis in this process). */
   rateLimiter?: RateLimiter;
   rateLimits: RateLimitPolicies;
@@ -84,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
   // The stream route comes first: /v1/conversations/:id/stream is not a conversation action.
   api.use(eventsRoutes({ ...deps, heartbeatMs: deps.sseHeartbeatMs }));
   api.use(conversationsRoutes(deps));
+  api.use(webhooksRoutes(deps));
   app.use(api);
 
   app.use(notFoundHandler());

@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import type { EventStreamRepo, StreamEvent } from '../../domain/events/event-stream';
+import type { Dispatched, EventStreamRepo, StreamEvent } from '../../domain/events/event-stream';
 import { withTransaction } from './database';
+import { fanOutDeliveries } from './webhooks.repo';
 
 interface Row {
   id: string;
@@ -38,18 +39,19 @@ function chain(rows: Row[], heads: Map<string, number>): StreamEvent[] {
 
 export function createEventStreamRepo(pool: pg.Pool): EventStreamRepo {
   return {
-    async dispatch(limit) {
+    async dispatch(limit): Promise<Dispatched> {
+      const none: Dispatched = { events: [], deliveries: [] };
       return withTransaction(pool, async (db) => {
         // One dispatcher at a time across every process: the state row is the lock. A second
         // dispatcher skips instead of waiting; the first one will get to its events.
         const state = await db.query<{ last_stream_seq: string }>('select last_stream_seq from event_stream_state where id = 1 for update skip locked');
         const last = state.rows[0] ? Number(state.rows[0].last_stream_seq) : null;
-        if (last === null) return [];
+        if (last === null) return none;
         const { rows } = await db.query<Row>(
           `select ${COLUMNS} from events where dispatched_at is null order by seq limit $1`,
           [limit],
         );
-        if (rows.length === 0) return [];
+        if (rows.length === 0) return none;
         const workspaces = [...new Set(rows.map((r) => r.workspace_id))];
         const heads = await db.query<{ workspace_id: string; head: string }>(
           `select w.id as workspace_id, coalesce((select max(stream_seq) from events e where e.workspace_id = w.id and e.stream_seq is not null), 0) as head
@@ -65,7 +67,9 @@ export function createEventStreamRepo(pool: pg.Pool): EventStreamRepo {
           [rows.map((r) => r.id), rows.map((r) => r.stream_seq)],
         );
         await db.query('update event_stream_state set last_stream_seq = $1 where id = 1', [last + rows.length]);
-        return chain(rows, new Map(heads.rows.map((h) => [h.workspace_id, Number(h.head)])));
+        // Durable fan-out: the deliveries commit with the events' numbering, or neither does.
+        const deliveries = await fanOutDeliveries(db, rows);
+        return { events: chain(rows, new Map(heads.rows.map((h) => [h.workspace_id, Number(h.head)]))), deliveries };
       });
     },
 

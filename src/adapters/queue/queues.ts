@@ -19,6 +19,8 @@ export const jobSchemas = {
   media: z.object({ workspaceId: z.string(), mediaId: z.string(), messageId: z.string(), phoneNumberId: z.string() }),
   /** Mark inbound messages as read on WhatsApp (blue ticks). */
   receipts: z.object({ workspaceId: z.string(), phoneNumberId: z.string(), wamid: z.string() }),
+  /** One attempt of a webhook delivery; `attempt` is how many attempts it had when enqueued. */
+  webhooks: z.object({ workspaceId: z.string(), deliveryId: z.string(), attempt: z.number().int().min(0) }),
 } as const;
 
 export type QueueName = keyof typeof jobSchemas;

@@ -1,8 +1,10 @@
 import type { Logger } from '../../lib/logger';
+import type { DeliveryJob } from '../webhooks/webhooks.port';
 import type { EventBus, EventStreamRepo } from './event-stream';
 
 /**
- * Moves outbox rows onto the live stream: numbers them (after their commit) and publishes them.
+ * Moves outbox rows onto the live stream: numbers them (after their commit) and publishes them;
+ * the same transaction writes their webhook deliveries, whose jobs are enqueued after it.
  * Runs in worker processes; several may run, the repo lets one at a time do the work.
  */
 export interface EventDispatcher {
@@ -12,7 +14,15 @@ export interface EventDispatcher {
   stop(): Promise<void>;
 }
 
-export function createEventDispatcher(deps: { repo: EventStreamRepo; bus: EventBus; logger: Logger; intervalMs: number; batchSize?: number }): EventDispatcher {
+export function createEventDispatcher(deps: {
+  repo: EventStreamRepo;
+  bus: EventBus;
+  logger: Logger;
+  intervalMs: number;
+  batchSize?: number;
+  /** Enqueues webhook delivery jobs; a failure is left to the sweeper (the deliveries are durable). */
+  enqueueDeliveries?: (jobs: DeliveryJob[]) => Promise<void>;
+}): EventDispatcher {
   const batchSize = deps.batchSize ?? 500;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -20,7 +30,12 @@ export function createEventDispatcher(deps: { repo: EventStreamRepo; bus: EventB
   let lastError = 0;
 
   async function runOnce(): Promise<number> {
-    const events = await deps.repo.dispatch(batchSize);
+    const { events, deliveries } = await deps.repo.dispatch(batchSize);
+    if (deliveries.length > 0 && deps.enqueueDeliveries) {
+      await deps.enqueueDeliveries(deliveries).catch((e: Error) =>
+        deps.logger.warn({ err: { message: e.message }, deliveries: deliveries.length }, 'webhook deliveries not enqueued (the sweeper will)'),
+      );
+    }
     if (events.length > 0) {
       // Committed already: if Redis misses these, listeners find the gap through `prev` (or at
       // their next poll) and read them from the outbox.

@@ -1,3 +1,5 @@
+import type { DeliveryJob } from '../webhooks/webhooks.port';
+
 /**
  * The live event stream. Outbox rows become stream events when the dispatcher numbers them
  * (`seq`, in the order it publishes them, after their commit) and publishes them on the bus.
@@ -16,9 +18,18 @@ export interface StreamEvent {
   createdAt: Date;
 }
 
+/** What one dispatch committed: the events, and the webhook deliveries it fanned them out to. */
+export interface Dispatched {
+  events: StreamEvent[];
+  deliveries: DeliveryJob[];
+}
+
 export interface EventStreamRepo {
-  /** Numbers and marks up to `limit` undispatched events; [] when another dispatcher is at work. */
-  dispatch(limit: number): Promise<StreamEvent[]>;
+  /**
+   * Numbers and marks up to `limit` undispatched events and, in the same transaction, writes one
+   * webhook delivery per subscribed endpoint; nothing when another dispatcher is at work.
+   */
+  dispatch(limit: number): Promise<Dispatched>;
   /** The workspace's dispatched events after `seq`, in order. */
   after(workspaceId: string, seq: number, limit: number): Promise<StreamEvent[]>;
   /** The seq of one of the workspace's events; null when it has none by that id (or it is not dispatched yet). */

@@ -7,7 +7,7 @@ function fakes() {
   const listeners = new Set<(e: StreamEvent) => void>();
   let lose = false;
   const repo: EventStreamRepo = {
-    dispatch: async () => [],
+    dispatch: async () => ({ events: [], deliveries: [] }),
     after: async (_ws, seq, limit) => stored.filter((e) => e.seq > seq).slice(0, limit),
     position: async (_ws, id) => stored.find((e) => e.id === id)?.seq ?? null,
     head: async () => stored.at(-1)?.seq ?? 0,
