@@ -6,21 +6,12 @@ import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulato
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
 import { postSigned, textPayload, uniqueWamid } from '../support/meta';
 import { startOpenAiEmulator, type ChatRequestView, type OpenAiEmulator } from '../support/openai-emulator';
+import { waitFor } from '../support/wait';
 
 /**
  * The agent end to end with the real LangChain / @langchain/openai code against a local
  * OpenAI-compatible emulator, and the real send pipeline against the Graph emulator.
  */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** The passages the prompt offered, as [id, title, content]. */
 function passagesOf(req: ChatRequestView): { id: string; title: string; content: string }[] {
   return [...req.system.matchAll(/\[(chk_[0-9a-z]+)\] \(([^)]*)\)\n([^\n]*)/g)].map((m) => ({ id: m[1] as string, title: m[2] as string, content: m[3] as string }));

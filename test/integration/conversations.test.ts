@@ -9,21 +9,12 @@ import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulato
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
 import { postSigned, textPayload } from '../support/meta';
 import { startOpenAiEmulator, type ChatRequestView, type OpenAiEmulator } from '../support/openai-emulator';
+import { waitFor } from '../support/wait';
 
 /**
  * Human agents end to end: the conversations API, takeover / reply / handback against the real
  * agent (LangChain against the OpenAI emulator) and the real send pipeline (Graph emulator).
  */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const botAnswer = (req: ChatRequestView) => {
   const long = req.lastUser.includes('LONG');
   const reply = long ? Array.from({ length: 3 }, (_, i) => `Part ${i + 1}: ${'more words here '.repeat(250)}`).join('\n\n') : `Bot: ${req.lastUser.slice(-60)}`;

@@ -7,21 +7,12 @@ import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulato
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
 import { postSigned, statusPayload, textPayload } from '../support/meta';
 import { openSse, type SseClient, type SseEvent } from '../support/sse-client';
+import { waitFor } from '../support/wait';
 
 /**
  * The live stream over a real HTTP server: outbox events, numbered by the dispatcher, fanned out
  * through Redis pub/sub, read with fetch like the console does.
  */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface Envelope {
   id: string;
   type: string;
