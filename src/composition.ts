@@ -401,6 +401,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
           requests: config.rateLimits.requestsPerMinute > 0 ? { name: 'requests', limit: config.rateLimits.requestsPerMinute, windowMs: 60_000 } : undefined,
           sends: config.rateLimits.sendsPerMinute > 0 ? { name: 'sends', limit: config.rateLimits.sendsPerMinute, windowMs: 60_000 } : undefined,
         },
+        trustProxy: config.trustProxy,
+        ingressFailuresPerMinute: config.ingressFailuresPerMinute,
       })
     : undefined;
 

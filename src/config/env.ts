@@ -32,6 +32,27 @@ const int = (fallback: number, min: number, max: number) =>
       return n;
     });
 
+/**
+ * Express's `trust proxy`: false (the socket's address is the client), true, a number of hops, or
+ * a comma-separated list of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal.
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    const t = v?.trim() ?? '';
+    if (t === '' || t === 'false') return false;
+    if (t === 'true') return true;
+    if (/^\d{1,2}$/.test(t)) return Number(t);
+    const parts = t.split(',').map((p) => p.trim());
+    const ok = parts.every((p) => ['loopback', 'linklocal', 'uniquelocal'].includes(p) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p));
+    if (!ok) {
+      ctx.addIssue({ code: 'custom', message: 'must be false, true, a number of hops, or a list of addresses/CIDRs (loopback, linklocal, uniquelocal)' });
+      return z.NEVER;
+    }
+    return parts;
+  });
+
 /** A duration with its unit ("30m", "90s", "2h", "500ms"), or 0; in milliseconds. */
 const duration = (fallbackMs: number, maxMs: number) =>
   z
@@ -118,6 +139,8 @@ export const envSchema = z
     EVENT_DISPATCH_INTERVAL_MS: int(100, 10, 60_000),
     ALLOW_INSECURE_WEBHOOKS: bool(false),
     ALLOW_PRIVATE_WEBHOOK_URLS: bool(false),
+    TRUST_PROXY: trustProxy,
+    WEBHOOK_INGRESS_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
     WEBHOOK_TIMEOUT_MS: int(15_000, 100, 60_000),
     WEBHOOK_RETRY_SCHEDULE: z
       .string()
@@ -310,6 +333,10 @@ export interface Config {
   adminApiKey: string | undefined;
   ai: AiConfig;
   webhooks: WebhooksConfig;
+  /** Which proxies' X-Forwarded-For is believed (express's `trust proxy`). */
+  trustProxy: boolean | number | string[];
+  /** Failed Meta-webhook signatures one source may send a minute before it is refused unread (0: no limit). */
+  ingressFailuresPerMinute: number;
 }
 
 export interface WebhooksConfig {
@@ -414,6 +441,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
     rateLimits: { requestsPerMinute: env.RATE_LIMIT_PER_MINUTE, sendsPerMinute: env.RATE_LIMIT_SENDS_PER_MINUTE },
+    trustProxy: env.TRUST_PROXY,
+    ingressFailuresPerMinute: env.WEBHOOK_INGRESS_FAILURES_PER_MINUTE,
     humanIdleTimeoutMs: env.HUMAN_IDLE_TIMEOUT,
     sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
     eventDispatchIntervalMs: env.EVENT_DISPATCH_INTERVAL_MS,

@@ -8,6 +8,7 @@ import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { requestId } from './middleware/request-id';
+import { createIngressGuard } from './middleware/ingress-guard';
 import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
@@ -60,17 +61,22 @@ export interface AppDeps {
   /** Per-key limits; none without a limiter (no Redis in this process). */
   rateLimiter?: RateLimiter;
   rateLimits: RateLimitPolicies;
+  /** Express's `trust proxy` (who may set X-Forwarded-For); false when unset. */
+  trustProxy?: boolean | number | string[];
+  /** Failed Meta-webhook signatures a source may send a minute (0: no limit). */
+  ingressFailuresPerMinute?: number;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(healthRoutes(deps.readiness));
-  app.use(whatsappWebhookRoutes(deps));
+  const ingressGuard = createIngressGuard({ limiter: deps.rateLimiter, failuresPerMinute: deps.ingressFailuresPerMinute ?? 0, logger: deps.logger });
+  app.use(whatsappWebhookRoutes({ ingress: deps.ingress, ingressGuard }));
   app.use(consoleRoutes());
 
   // Route files use full paths (/v1/...) so that they read like the API reference.

@@ -87,11 +87,8 @@ export function createPhoneNumbersRepo(db: Queryable): PhoneNumbersRepo {
       ]);
       return rows[0] ? toRecord(rows[0]) : null;
     },
-    async findForIngress(phoneNumberIds, wabaIds) {
-      const { rows } = await db.query<Row>(
-        `select ${COLUMNS} from phone_numbers where phone_number_id = any($1::text[]) or waba_id = any($2::text[])`,
-        [phoneNumberIds, wabaIds],
-      );
+    async listForIngress() {
+      const { rows } = await db.query<Row>(`select ${COLUMNS} from phone_numbers`);
       return rows.map(toRecord);
     },
     async get(workspaceId, id) {

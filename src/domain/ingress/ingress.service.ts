@@ -36,19 +36,21 @@ export interface IngressService {
   redrive(): Promise<{ agent: number; media: number }>;
 }
 
-interface CachedNumber {
+type DirectoryNumber = VerifiedNumber & { appSecret: string };
+interface Directory {
   at: number;
-  number: (VerifiedNumber & { appSecret: string }) | null;
+  byPhone: Map<string, DirectoryNumber>;
+  byWaba: Map<string, DirectoryNumber[]>;
 }
 
-const CACHE_MS = 10_000;
-const CACHE_MAX = 10_000;
+const REFRESH_MS = 10_000;
+const MISS_REFRESH_MS = 1_000;
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 export function createIngressService(deps: {
   repo: IngressRepo;
-  tenancy: Pick<TenancyService, 'ingressCandidates' | 'verifyTokens'>;
+  tenancy: Pick<TenancyService, 'ingressDirectory' | 'verifyTokens'>;
   schedulers: Schedulers;
   logger: Logger;
   readReceipts: ReadReceiptPolicy;
@@ -58,10 +60,11 @@ export function createIngressService(deps: {
 }): IngressService {
   const now = deps.now ?? Date.now;
   const { logger } = deps;
-  // Numbers by phone_number_id and WABA id, cached briefly: the hot path must not hit the
-  // database and decrypt secrets for every delivery. A changed app secret is seen within 10 s.
-  const byPhone = new Map<string, CachedNumber>();
-  const byWaba = new Map<string, { at: number; numbers: (VerifiedNumber & { appSecret: string })[] }>();
+  // Every number (with its app secret) in memory: verifying a delivery costs no query, and a
+  // flood of forged deliveries naming random ids cannot turn into database load. The directory
+  // is reloaded every 10 s, and on a miss at most once a second (a new number is seen within 1 s).
+  let directory: Directory = { at: -Infinity, byPhone: new Map(), byWaba: new Map() };
+  let loading: Promise<Directory> | undefined;
   const loggedUnknown = new Set<string>();
   // Concurrent deliveries are stored together, one transaction per group (see group-commit.ts).
   // The group's agent jobs are enqueued inside its transaction (one addBulk), so a stored row
@@ -71,27 +74,34 @@ export function createIngressService(deps: {
     { maxBatch: 256, concurrency: deps.commitConcurrency ?? 1 },
   );
 
-  async function lookup(phoneNumberIds: string[], wabaIds: string[]) {
-    const t = now();
-    const missingPhones = phoneNumberIds.filter((p) => (byPhone.get(p)?.at ?? -Infinity) + CACHE_MS < t);
-    const missingWabas = wabaIds.filter((w) => (byWaba.get(w)?.at ?? -Infinity) + CACHE_MS < t);
-    if (missingPhones.length || missingWabas.length) {
-      if (byPhone.size > CACHE_MAX) byPhone.clear();
-      if (byWaba.size > CACHE_MAX) byWaba.clear();
-      const found = await deps.tenancy.ingressCandidates(missingPhones, missingWabas);
-      for (const p of missingPhones) byPhone.set(p, { at: t, number: null });
-      for (const w of missingWabas) byWaba.set(w, { at: t, numbers: [] });
-      for (const n of found) {
-        const v = { id: n.id, workspaceId: n.workspaceId, phoneNumberId: n.phoneNumberId, wabaId: n.wabaId, appSecret: n.appSecret };
-        byPhone.set(n.phoneNumberId, { at: t, number: v });
-        if (missingWabas.includes(n.wabaId)) byWaba.get(n.wabaId)?.numbers.push(v);
+  function reload(): Promise<Directory> {
+    loading ??= (async () => {
+      try {
+        const at = now();
+        const next: Directory = { at, byPhone: new Map(), byWaba: new Map() };
+        for (const n of await deps.tenancy.ingressDirectory()) {
+          const v = { id: n.id, workspaceId: n.workspaceId, phoneNumberId: n.phoneNumberId, wabaId: n.wabaId, appSecret: n.appSecret };
+          next.byPhone.set(n.phoneNumberId, v);
+          next.byWaba.set(n.wabaId, [...(next.byWaba.get(n.wabaId) ?? []), v]);
+        }
+        directory = next;
+        return next;
+      } finally {
+        loading = undefined;
       }
-    }
+    })();
+    return loading;
+  }
+
+  /** `fresh`: reload first unless the directory is under a second old (after a miss). */
+  async function lookup(phoneNumberIds: string[], wabaIds: string[], fresh: boolean) {
+    let d = directory;
+    if (d.at + (fresh ? MISS_REFRESH_MS : REFRESH_MS) < now()) d = await reload();
     const phones = phoneNumberIds.flatMap((p) => {
-      const n = byPhone.get(p)?.number;
+      const n = d.byPhone.get(p);
       return n ? [n] : [];
     });
-    const wabas = wabaIds.flatMap((w) => byWaba.get(w)?.numbers ?? []);
+    const wabas = wabaIds.flatMap((w) => d.byWaba.get(w) ?? []);
     return { phones, wabas };
   }
 
@@ -121,13 +131,22 @@ export function createIngressService(deps: {
     async handle(raw, signature) {
       if (raw.length === 0) throw badPayload('The webhook body is empty.');
       const ids = candidateIds(raw);
-      let candidates;
-      try {
-        candidates = await lookup(ids.phoneNumberIds, ids.wabaIds);
-      } catch (e) {
-        throw errors.unavailable('The database is unavailable; retry later.', e);
-      }
-      const secrets = [...new Map([...candidates.phones, ...candidates.wabas].map((n) => [n.appSecret, n])).values()];
+      // A delivery no number of ours could have signed may be for a number added in the last
+      // seconds (or an app secret just changed): look again, at most once a second.
+      const verify = async (fresh: boolean) => {
+        const seen = directory;
+        let candidates;
+        try {
+          candidates = await lookup(ids.phoneNumberIds, ids.wabaIds, fresh);
+        } catch (e) {
+          throw errors.unavailable('The database is unavailable; retry later.', e);
+        }
+        if (fresh && directory === seen) return undefined;
+        const secrets = [...new Map([...candidates.phones, ...candidates.wabas].map((n) => [n.appSecret, n])).values()];
+        return { candidates, secrets, matched: matchSignature(raw, signature, secrets) };
+      };
+      let { candidates, secrets, matched } = (await verify(false)) as NonNullable<Awaited<ReturnType<typeof verify>>>;
+      if (!matched) ({ candidates, secrets, matched } = (await verify(true)) ?? { candidates, secrets, matched });
       if (secrets.length === 0) {
         try {
           JSON.parse(raw.toString('utf8'));
@@ -137,7 +156,6 @@ export function createIngressService(deps: {
         logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored');
         return { outcome: 'ignored', stored: 0, duplicates: 0, statuses: 0 };
       }
-      const matched = matchSignature(raw, signature, secrets);
       if (!matched) {
         throw new AppError({
           type: 'authentication_error',

@@ -39,7 +39,8 @@ export interface PhoneNumbersRepo {
   upsert(n: Omit<PhoneNumberRecord, 'createdAt'>): Promise<PhoneNumberRecord>;
   findByPhoneNumberId(phoneNumberId: string): Promise<PhoneNumberRecord | null>;
   /** Numbers named by any of these phone_number_ids or WABA ids (webhook routing). */
-  findForIngress(phoneNumberIds: string[], wabaIds: string[]): Promise<PhoneNumberRecord[]>;
+  /** Every number of every workspace (the ingress keeps them in memory to verify signatures). */
+  listForIngress(): Promise<PhoneNumberRecord[]>;
   get(workspaceId: string, id: string): Promise<PhoneNumberRecord | null>;
   list(workspaceId?: string): Promise<PhoneNumberRecord[]>;
 }

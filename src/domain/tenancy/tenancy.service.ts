@@ -47,8 +47,8 @@ export interface TenancyService {
   listNumbers(workspaceId?: string): Promise<PhoneNumber[]>;
   findNumberByPhoneNumberId(phoneNumberId: string): Promise<PhoneNumber | null>;
   credentials(number: { id: string; workspaceId: string }): Promise<NumberCredentials>;
-  /** Numbers a webhook may be for, with their app secrets (to verify its signature). */
-  ingressCandidates(phoneNumberIds: string[], wabaIds: string[]): Promise<(PhoneNumber & { appSecret: string })[]>;
+  /** Every number with its app secret: the ingress's directory for verifying signatures. */
+  ingressDirectory(): Promise<(PhoneNumber & { appSecret: string })[]>;
   /** Every configured verify token (the webhook verification handshake). */
   verifyTokens(): Promise<string[]>;
 }
@@ -153,9 +153,8 @@ export function createTenancyService(deps: {
       return r ? publicView(r) : null;
     },
 
-    async ingressCandidates(phoneNumberIds, wabaIds) {
-      if (phoneNumberIds.length === 0 && wabaIds.length === 0) return [];
-      return (await numbers.findForIngress(phoneNumberIds, wabaIds)).map((r) => ({
+    async ingressDirectory() {
+      return (await numbers.listForIngress()).map((r) => ({
         ...publicView(r),
         appSecret: secrets.decrypt(r.appSecretEnc, SECRET_CONTEXT.appSecret),
       }));

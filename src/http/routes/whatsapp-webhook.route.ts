@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { IngressService } from '../../domain/ingress/ingress.service';
-import { AppError } from '../../lib/errors';
+import { AppError, isAppError } from '../../lib/errors';
+import { MAX_WEBHOOK_BODY, type IngressGuard } from '../middleware/ingress-guard';
 
 const CHALLENGE = /^[\x21-\x7e]{1,512}$/;
 
@@ -8,7 +9,7 @@ const CHALLENGE = /^[\x21-\x7e]{1,512}$/;
  * Meta's webhook: GET is the verification handshake, POST the deliveries. The POST body is kept
  * raw (up to 3 MB) because the signature covers the exact bytes Meta sent.
  */
-export function whatsappWebhookRoutes(deps: { ingress: IngressService }): Router {
+export function whatsappWebhookRoutes(deps: { ingress: IngressService; ingressGuard?: IngressGuard }): Router {
   const router = Router();
 
   router.get('/webhooks/whatsapp', async (req, res) => {
@@ -26,9 +27,18 @@ export function whatsappWebhookRoutes(deps: { ingress: IngressService }): Router
     });
   });
 
-  router.post('/webhooks/whatsapp', express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
+  const guard = deps.ingressGuard;
+  const screen: express.RequestHandler = guard ? guard.screen : (_req, _res, next) => next();
+  router.post('/webhooks/whatsapp', screen, express.raw({ type: () => true, limit: MAX_WEBHOOK_BODY }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await deps.ingress.handle(raw, req.get('x-hub-signature-256'));
+    let result;
+    try {
+      result = await deps.ingress.handle(raw, req.get('x-hub-signature-256'));
+    } catch (e) {
+      if (isAppError(e) && e.code === 'invalid_signature') guard?.settle(req, 'rejected');
+      throw e;
+    }
+    if (result.outcome === 'stored') guard?.settle(req, 'verified');
     res.status(200).json({ received: true, ...result });
   });
 
