@@ -27,8 +27,8 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
   },
   {
-    // The agent console: plain browser ES modules served as they are (no build step).
-    files: ['src/http/console/**/*.js'],
+    // The agent console and the sandbox page: plain browser ES modules served as they are (no build step).
+    files: ['src/http/console/**/*.js', 'src/http/sandbox/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
 );

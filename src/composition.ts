@@ -21,6 +21,9 @@ import { resolveMasterKey } from './lib/master-key';
 import { createSecretBox } from './lib/secret-box';
 import { createMaintenanceWorker, scheduleMaintenance } from '../workers/maintenance.worker';
 import { startSweeper } from '../workers/sweeper';
+import { createReconcileQueues } from '../workers/reconciler';
+import { createReconcileRepo } from './adapters/postgres/reconcile.repo';
+import { createReconciler } from './domain/reconcile/reconciler.service';
 import { createMediaWorker } from '../workers/media.worker';
 import { createReceiptsWorker } from '../workers/receipts.worker';
 import { createMediaRepo } from './adapters/postgres/media.repo';
@@ -28,7 +31,7 @@ import { createLocalDiskStorage } from './adapters/storage/local-disk.storage';
 import { createSupabaseStorage } from './adapters/storage/supabase.storage';
 import { createGraphClient } from './adapters/whatsapp/graph-api.client';
 import { toGraphBody } from './adapters/whatsapp/message-body';
-import { createSandboxSink } from './adapters/whatsapp/sandbox-sink';
+import { createSandbox } from './adapters/simulator/sandbox';
 import { createSendRepo } from './adapters/postgres/send.repo';
 import { createOutboundRepo } from './adapters/postgres/outbound.repo';
 import { createIdempotencyRepo } from './adapters/postgres/idempotency.repo';
@@ -77,6 +80,20 @@ import { createWebhookSender } from './adapters/webhooks/webhook-sender';
 import { createWebhooksService, type WebhooksService } from './domain/webhooks/webhooks.service';
 import { createWebhookDeliveryService, type WebhookDeliveryService } from './domain/webhooks/webhook-delivery.service';
 import { createWebhooksWorker, enqueueWebhookJobs } from '../workers/webhooks.worker';
+import { seedDemo, type DemoSeedOutcome } from './demo/demo-seed';
+import { createMetrics, type Metrics } from './adapters/metrics/metrics';
+import { createBullmqQueueSource, registerQueueStats } from './adapters/metrics/queue-stats';
+import {
+  instrumentAnswerModel,
+  instrumentEmbedder,
+  instrumentGraphClient,
+  instrumentTranscriber,
+  instrumentUsage,
+  instrumentWebhookDelivery,
+  observeWorker,
+} from './adapters/metrics/instrument';
+import { createMetricsApp } from './http/metrics-app';
+import { sendQueueName } from '../workers/send.worker';
 
 /**
  * The composition root: the only place that constructs adapters and wires them into services,
@@ -125,7 +142,17 @@ export interface Runtime {
   events: EventDispatcher;
   /** Webhook delivery attempts and the sweep of overdue ones (run by workers and the sweeper). */
   webhookDelivery: WebhookDeliveryService;
+  /** This process's Prometheus registry and instruments. */
+  metrics: Metrics;
+  /** /metrics, /healthz and /readyz alone, for METRICS_PORT (main.ts listens). */
+  metricsApp: Express | undefined;
   runWorkers(): Promise<void>;
+  /** Ends the live streams (SSE), so that the HTTP server can drain before close(). */
+  closeStreams(): void;
+  /** main.ts: the HTTP server listens there (the Cloud API simulator calls the gateway back there). */
+  listening(host: string, port: number): void;
+  /** Seeds the demo workspace when this is a first start that may have one (see src/demo). */
+  seedDemo(): Promise<DemoSeedOutcome>;
   /** Closes workers (waiting for their jobs), queues, Redis and the database, in that order. */
   close(opts?: { force?: boolean }): Promise<void>;
 }
@@ -170,6 +197,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   }
 
   const secrets = createSecretBox(resolveMasterKey(config.masterKey, config.dataDir, logger));
+
+  // One registry per runtime; the CLI (no HTTP, no workers) needs no process metrics.
+  const metrics = createMetrics({ defaultMetrics: opts.http || opts.workers });
 
   let redis: Redis | undefined;
   let queues: Queues | undefined;
@@ -241,7 +271,26 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     ? createSupabaseStorage(config.supabase)
     : createLocalDiskStorage(path.join(config.dataDir, 'media'));
   const mediaRepo = createMediaRepo(database.pool);
-  const graph = createGraphClient({ baseUrl: config.whatsapp.graphUrl, apiVersion: config.whatsapp.apiVersion });
+  const graph = instrumentGraphClient(createGraphClient({ baseUrl: config.whatsapp.graphUrl, apiVersion: config.whatsapp.apiVersion }), metrics);
+  // Sandbox numbers and test keys talk to the built-in Cloud API simulator, served by the HTTP app.
+  const sandbox = redis
+    ? createSandbox({
+        redis,
+        subscriber: () => createRedis(config.redisUrl, 'worker', logger),
+        prefix: config.queuePrefix,
+        tenancy,
+        templates: { list: (...a) => templatesRepo.list(...a) },
+        apiVersion: config.whatsapp.apiVersion,
+        gatewayUrl: config.sandbox.gatewayUrl,
+        port: config.port,
+        delays: config.sandbox.statusDelaysMs,
+        app: (): Express | undefined => app,
+        serve: opts.http,
+        logger,
+      })
+    : undefined;
+  // Workers acting on a number (media, read receipts) reach the simulator for sandbox numbers.
+  const numberGraph = sandbox ? sandbox.routed(graph) : graph;
   // The send pipeline: per-number queues; workers only in worker processes.
   const ingressRepo = createIngressRepo(database.pool);
   const sendRepo = createSendRepo(database.pool, ingressRepo);
@@ -251,10 +300,11 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         producer: redis,
         workerConnection: sendWorkerConnection ?? redis,
         prefix: config.queuePrefix,
-        service: createSendService({ repo: sendRepo, graph, sandbox: createSandboxSink(logger), tenancy, logger }),
+        service: createSendService({ repo: sendRepo, graph, sandbox: sandbox?.graph, tenancy, logger }),
         repo: sendRepo,
         logger,
         consume: opts.workers,
+        onWorker: (w) => observeWorker(w, metrics),
       })
     : undefined;
   const outboundRepo = createOutboundRepo(database.pool);
@@ -282,28 +332,35 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     },
     enqueue: enqueueWebhooks,
   });
-  const webhookDelivery = createWebhookDeliveryService({
-    repo: webhooksRepo,
-    secrets,
-    sender: createWebhookSender({ policy: webhookPolicy, timeoutMs: config.webhooks.timeoutMs }),
-    enqueue: enqueueWebhooks,
-    retryScheduleMs: config.webhooks.retryScheduleMs,
-    timeoutMs: config.webhooks.timeoutMs,
-    disableAfterMs: config.webhooks.disableAfterMs,
-    logger,
-  });
-  const templates = createTemplatesService({ repo: createTemplatesRepo(database.pool), tenancy, graph });
+  const webhookDelivery = instrumentWebhookDelivery(
+    createWebhookDeliveryService({
+      repo: webhooksRepo,
+      secrets,
+      sender: createWebhookSender({ policy: webhookPolicy, timeoutMs: config.webhooks.timeoutMs }),
+      enqueue: enqueueWebhooks,
+      retryScheduleMs: config.webhooks.retryScheduleMs,
+      timeoutMs: config.webhooks.timeoutMs,
+      disableAfterMs: config.webhooks.disableAfterMs,
+      logger,
+    }),
+    metrics,
+  );
+  const templatesRepo = createTemplatesRepo(database.pool);
+  const templates = createTemplatesService({ repo: templatesRepo, tenancy, graph });
 
   // The AI agent: models from config (OpenAI-compatible, or the offline provider without a key).
   const ai = config.ai;
   const usageRepo = createUsageRepo(database.pool);
-  const usage = createUsageRecorder({
-    repo: usageRepo,
-    prices: ai.prices,
-    onError: (e) => logger.warn({ err: { message: e.message } }, 'usage not recorded'),
-  });
+  const usage = instrumentUsage(
+    createUsageRecorder({
+      repo: usageRepo,
+      prices: ai.prices,
+      onError: (e) => logger.warn({ err: { message: e.message } }, 'usage not recorded'),
+    }),
+    metrics,
+  );
   const modelConfig = { apiKey: ai.openaiApiKey, baseUrl: ai.openaiBaseUrl, timeoutMs: ai.timeoutMs, maxRetries: ai.maxRetries };
-  const embedder = createEmbedder({ ...modelConfig, model: ai.embeddingModel });
+  const embedder = instrumentEmbedder(createEmbedder({ ...modelConfig, model: ai.embeddingModel }), metrics);
   const knowledgeRepo = createKnowledgeRepo(database.pool);
   const knowledge = createKnowledgeService({
     repo: knowledgeRepo,
@@ -314,9 +371,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       await queues.add('knowledge', job, { jobId: `knowledge-${job.documentId}-v${job.version}` });
     },
   });
-  const answerModel = ai.openaiApiKey
-    ? createOpenAiAnswerModel({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.llmModel })
-    : createOfflineAnswerModel();
+  const answerModel = instrumentAnswerModel(
+    ai.openaiApiKey ? createOpenAiAnswerModel({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.llmModel }) : createOfflineAnswerModel(),
+    metrics,
+  );
   const retriever = createRetriever({ embedder, search: (p) => knowledgeRepo.search(p), usage });
   const agentDefaults: AgentDefaults = {
     minConfidence: ai.minConfidence,
@@ -332,7 +390,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     retriever,
     model: answerModel,
     transcriber: ai.openaiApiKey
-      ? createOpenAiTranscriber({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.transcriptionModel })
+      ? instrumentTranscriber(createOpenAiTranscriber({ ...modelConfig, apiKey: ai.openaiApiKey, model: ai.transcriptionModel }), metrics)
       : undefined,
     audio: { audio: (workspaceId, messageId) => readMessageMedia(mediaRepo, storage, workspaceId, messageId) },
     usage,
@@ -376,9 +434,30 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   const events = createEventDispatcher({ repo: eventStreamRepo, bus, logger, intervalMs: config.eventDispatchIntervalMs, enqueueDeliveries: (jobs) => enqueueWebhooks(jobs) });
   const live = createLiveConnections();
 
+  // Queue depths are read at scrape time (see queue-stats.ts), in every process that has queues.
+  const queueSource =
+    queues && redis
+      ? createBullmqQueueSource({
+          connection: redis,
+          prefix: config.queuePrefix,
+          queueNames: async () => [...QUEUE_NAMES, ...(await tenancy.listNumbers()).map((n) => sendQueueName(n.id))],
+        })
+      : undefined;
+  if (queueSource && (opts.http || opts.workers)) registerQueueStats(metrics.registry, queueSource.read);
+  // METRICS_PORT: /metrics on its own listener (and not on the API's port).
+  const metricsApp =
+    config.metrics.port !== undefined && (opts.http || opts.workers)
+      ? createMetricsApp({ metrics, token: config.metrics.token, readiness, logger })
+      : undefined;
+  if (opts.http && !metricsApp && !config.metrics.token && config.nodeEnv === 'production') {
+    logger.warn('GET /metrics is open on the API port: set METRICS_TOKEN, or METRICS_PORT to serve it on an internal port');
+  }
+
   const app = opts.http
     ? createApp({
         logger,
+        httpMetrics: metrics.httpRequestDuration,
+        metricsEndpoint: metricsApp ? undefined : { metrics, token: config.metrics.token },
         ...services,
         readiness,
         mediaRepo,
@@ -396,6 +475,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         live,
         sseHeartbeatMs: config.sseHeartbeatMs,
         webhooks,
+        sandbox:
+          sandbox?.simulator && sandbox.phoneEvents
+            ? { graph: sandbox.simulator.graph, phones: sandbox.simulator.phones, phoneEvents: sandbox.phoneEvents, pageEnabled: config.sandbox.enabled }
+            : undefined,
         rateLimiter: redis ? createRedisRateLimiter({ redis, prefix: config.queuePrefix }) : undefined,
         rateLimits: {
           requests: config.rateLimits.requestsPerMinute > 0 ? { name: 'requests', limit: config.rateLimits.requestsPerMinute, windowMs: 60_000 } : undefined,
@@ -415,15 +498,17 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       logger,
     };
     workers.push(createMaintenanceWorker({ ...workerDeps, repo: createMaintenanceRepo(database.pool), syncTemplates: () => templates.syncAll() }));
-    workers.push(createMediaWorker({ ...workerDeps, repo: mediaRepo, storage, graph, tenancy }));
-    workers.push(createReceiptsWorker({ ...workerDeps, graph, tenancy }));
+    workers.push(createMediaWorker({ ...workerDeps, repo: mediaRepo, storage, graph: numberGraph, tenancy }));
+    workers.push(createReceiptsWorker({ ...workerDeps, graph: numberGraph, tenancy }));
     workers.push(createKnowledgeWorker({ ...workerDeps, knowledge }));
     workers.push(createAgentWorker({ ...workerDeps, agent, concurrency: ai.concurrency }));
     workers.push(createWebhooksWorker({ ...workerDeps, delivery: webhookDelivery, concurrency: config.webhooks.concurrency }));
     releases.push(() => workerDeps.connection.disconnect());
+    for (const w of workers) observeWorker(w, metrics);
   }
 
   let stopSweeper = () => {};
+  let closeReconcile = async (): Promise<void> => {};
   return {
     config,
     logger,
@@ -436,23 +521,31 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     readiness,
     events,
     webhookDelivery,
+    listening: (host, port) => sandbox?.listening(host, port),
+    metrics,
+    metricsApp,
+    seedDemo: () => seedDemo({ tenancy, apiKeys: services.apiKeys, knowledge, templates: templatesRepo, logger }, config),
     async runWorkers() {
       for (const w of workers) void w.run();
       if (opts.workers) {
         const syncSenders = async () => sendWorkers?.sync(await tenancy.listNumbers());
         await syncSenders();
-        const redriveSends = async () => {
-          for (const s of await outboundRepo.stuckQueued(new Date(Date.now() - 30_000), 500)) {
-            await sendWorkers?.enqueue(s.numberId, { workspaceId: s.workspaceId, messageId: s.messageId, recipient: s.recipient });
-          }
-        };
         const redriveIndexing = async () => {
           for (const job of await knowledge.unindexed(new Date(Date.now() - 60_000), 200)) {
             await queues?.add('knowledge', job, { jobId: `knowledge-${job.documentId}-v${job.version}` });
           }
         };
         const handBackIdle = () => conversations.handBackIdle();
-        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveSends, redriveIndexing, handBackIdle, () => webhookDelivery.sweep()] });
+        // Stuck sends, unanswered conversations, undispatched events and overdue deliveries
+        // (see reconciler.service.ts); the send queues are the send workers'.
+        const reconcileQueues = redis && queues && sendWorkers
+          ? createReconcileQueues({ producer: redis, prefix: config.queuePrefix, queues, schedulers, enqueueSend: (numberId, job) => sendWorkers.enqueue(numberId, job) })
+          : undefined;
+        closeReconcile = async () => reconcileQueues?.close();
+        const reconciler = reconcileQueues
+          ? createReconciler({ repo: createReconcileRepo(database.pool), queues: reconcileQueues, dispatchEvents: () => events.runOnce(), sweepDeliveries: () => webhookDelivery.sweep(), logger })
+          : undefined;
+        stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveIndexing, handBackIdle, async () => reconciler?.run()] });
         events.start();
       }
       if (queues && workers.length > 0) {
@@ -461,13 +554,17 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         );
       }
     },
+    closeStreams: () => live.closeAll(),
     async close({ force = false } = {}) {
       stopSweeper();
       live.closeAll();
+      await sandbox?.close();
       await events.stop();
       await bus.close();
       await Promise.all([...workers.map((w) => w.close(force)), sendWorkers?.close(force)]);
+      await closeReconcile().catch(() => undefined);
       sendWorkerConnection?.disconnect();
+      await queueSource?.close();
       await queues?.close().catch(() => undefined);
       redis?.disconnect();
       if (!opts.database) await database.close();

@@ -5,7 +5,8 @@ import { ensureRedis } from './adapters/redis/ensure-redis';
 import { startAdminSocket } from './cli/admin-socket';
 import { createRuntime } from './composition';
 import { ConfigError, loadConfig, type Role } from './config/env';
-import { createLogger, type Logger } from './lib/logger';
+import { bannerBaseUrl, formatBanner } from './demo/banner';
+import { createLogger, resolveLogFormat, type Logger } from './lib/logger';
 import { createShutdown } from './lib/shutdown';
 
 /**
@@ -24,7 +25,7 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
   const fatal = (log: Logger, e: unknown, message: string) => {
     log.fatal({ err: e }, message);
     log.flush();
@@ -42,6 +43,13 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
   const api = config.role !== 'worker';
   const workers = config.role !== 'api';
   const runtime = await createRuntime(config, logger, { redis: true, http: api, workers });
+  // A first start on an empty embedded database seeds the demo business; its key is printed below.
+  const demo = api
+    ? await runtime.seedDemo().catch((e: unknown) => {
+        logger.error({ err: e }, 'the demo workspace could not be seeded; the next start finishes it');
+        return undefined;
+      })
+    : undefined;
 
   const closeSocket = config.databaseUrl
     ? undefined
@@ -60,10 +68,50 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
     server.requestTimeout = 60_000;
     const { port } = server.address() as AddressInfo;
     logger.info({ port, host: config.host, role: config.role }, `gateway listening on http://localhost:${port}`);
+    // The Cloud API simulator calls the gateway back here (its Graph client and its webhooks).
+    runtime.listening(config.host, port);
   }
   if (workers) {
     await runtime.runWorkers();
     logger.info({ workers: runtime.workers.map((w) => w.name) }, 'workers running');
+  }
+  // METRICS_PORT: /metrics (with /healthz, /readyz) on a listener of its own.
+  let metricsServer: http.Server | undefined;
+  if (runtime.metricsApp) {
+    const metricsApp = runtime.metricsApp;
+    metricsServer = await new Promise<http.Server>((resolve, reject) => {
+      const s = http.createServer(metricsApp);
+      s.once('error', reject);
+      s.listen(config.metrics.port, config.host, () => resolve(s));
+    });
+    const { port } = metricsServer.address() as AddressInfo;
+    logger.info({ port, host: config.host }, `metrics listening on http://localhost:${port}/metrics`);
+  } else if (!api) {
+    logger.info('no METRICS_PORT: this worker process serves no /metrics');
+  }
+  // The banner goes to stdout directly, never through the logger: it may hold the demo's admin
+  // key, shown on the start that minted it and never again. Without a key it is only for people
+  // at a terminal (a log collector reading stdout wants JSON lines).
+  const seeded = demo?.seeded ? demo : undefined;
+  if (server && (seeded || process.stdout.isTTY)) {
+    await new Promise<void>((resolve) => {
+      logger.flush(() => resolve());
+      setTimeout(resolve, 500).unref();
+    });
+    const { port } = server.address() as AddressInfo;
+    process.stdout.write(
+      formatBanner({
+        baseUrl: bannerBaseUrl(config.host, port),
+        demo: seeded && {
+          workspaceId: seeded.workspace.id,
+          workspaceName: seeded.workspace.name,
+          documents: seeded.documents,
+          template: seeded.template,
+          displayNumber: seeded.number.displayNumber,
+          apiKey: seeded.apiKey,
+        },
+      }),
+    );
   }
 
   const shutdown = createShutdown({
@@ -73,6 +121,10 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
     logger,
     finally: [
       async () => closeSocket?.(),
+      () => {
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
+      },
       () => {
         redisChild?.kill('SIGTERM');
       },

@@ -31,9 +31,12 @@ export function createAgentWorker(deps: WorkerDeps & { agent: AgentService; conc
   return createWorker(
     'agent',
     async (data, job, token) => {
+      // Every line of the turn says which job it is and which webhook delivery asked for it.
+      const logger = deps.logger.child({ queue: 'agent', job_id: job.id, ...(data.correlationId ? { correlation_id: data.correlationId } : {}) });
       try {
-        const r = await runLookingAgainBriefly(() => deps.agent.run(data));
-        if (r.outcome === 'replied' || r.outcome === 'handoff') deps.logger.info({ conversation_id: data.conversationId, ...r }, 'agent turn');
+        const r = await runLookingAgainBriefly(() => deps.agent.run(data, { logger }));
+        if (r.outcome === 'replied' || r.outcome === 'handoff') logger.info({ conversation_id: data.conversationId, ...r }, 'agent turn');
+        else logger.debug({ conversation_id: data.conversationId, ...r }, 'agent turn');
         return r;
       } catch (e) {
         const lookAgain = e instanceof LookAgainError;

@@ -19,6 +19,8 @@ export const sendJobSchema = z.object({
   recipient: z.string(),
   /** Set once Meta accepted the message, before the row records it (see send.service.ts). */
   wamid: z.string().optional(),
+  /** The request id of the webhook delivery whose answer this is (agent replies): on the job's log lines. */
+  correlationId: z.string().max(128).optional(),
 });
 export type SendJob = z.infer<typeof sendJobSchema>;
 
@@ -41,6 +43,8 @@ export function createSendWorkers(deps: {
   logger: Logger;
   /** Run workers in this process (false: only enqueue). */
   consume: boolean;
+  /** Called with each worker started (metrics). */
+  onWorker?: (worker: Worker) => void;
 }): SendWorkers {
   const queues = new Map<string, Queue>();
   const workers = new Map<string, Worker>();
@@ -66,6 +70,7 @@ export function createSendWorkers(deps: {
     const parsed = sendJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid send job payload');
     const data = parsed.data;
+    const logger = deps.logger.child({ queue: job.queueName, job_id: job.id, ...(data.correlationId ? { correlation_id: data.correlationId } : {}) });
     const key = pairKey(numberId, data.recipient);
     // The recipient's pause (131056) and the number's pace, in one round trip: a paused
     // recipient takes no slot. Then wait for this message's slot (short waits in place, long
@@ -88,6 +93,7 @@ export function createSendWorkers(deps: {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     try {
       const result = await deps.service.send(data.messageId, {
+        logger,
         rememberedWamid: data.wamid,
         remember: async (wamid) => job.updateData({ ...data, wamid }),
         // Calls can leave a little after their slots; this keeps every sliding second at or
@@ -100,6 +106,7 @@ export function createSendWorkers(deps: {
         await job.moveToDelayed(until, token);
         throw new DelayedError();
       }
+      logger.debug({ message_id: data.messageId, outcome: result.outcome }, 'send job done');
       return result;
     } catch (e) {
       if (e instanceof RetryableSendError && job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) {
@@ -121,9 +128,13 @@ export function createSendWorkers(deps: {
           // jobs beyond that only wait, and crowd the process.
           concurrency: Math.max(2, Math.min(125, Math.ceil(n.messagesPerSecond / 8))),
         });
-        w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, jobId: job?.id, err: { message: err.message } }, 'send job failed'));
+        w.on('failed', (job, err) => {
+          const correlationId = (job?.data as { correlationId?: unknown } | undefined)?.correlationId;
+          deps.logger.warn({ queue: w.name, jobId: job?.id, err: { message: err.message }, ...(typeof correlationId === 'string' ? { correlation_id: correlationId } : {}) }, 'send job failed');
+        });
         w.on('error', (err) => deps.logger.error({ queue: w.name, err }, 'send worker error'));
         workers.set(n.id, w);
+        deps.onWorker?.(w);
       }
     },
     async enqueue(numberId, job) {

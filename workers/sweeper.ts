@@ -2,9 +2,12 @@ import type { IngressService } from '../src/domain/ingress/ingress.service';
 import type { Logger } from '../src/lib/logger';
 
 /**
- * Re-drives what a crash or a Redis outage left in Postgres only: inbound messages whose agent
- * job was never enqueued, media never fetched. Runs in every worker process; the deterministic
- * job ids make concurrent sweeps harmless.
+ * Re-drives what a crash or a Redis outage left in Postgres only, every `everyMs` (5 s): inbound
+ * messages whose agent job was never enqueued and media never fetched (the ingress), then the
+ * `tasks` (composition.ts: number send workers, unindexed documents, idle takeovers, and the
+ * reconciler of stuck sends, unanswered conversations, undispatched events and overdue webhook
+ * deliveries: src/domain/reconcile). Runs in every worker process; deterministic job ids and
+ * claims in Postgres make concurrent sweeps harmless. A pass still running skips the next tick.
  */
 export function startSweeper(deps: { ingress: IngressService; logger: Logger; everyMs?: number; tasks?: (() => Promise<unknown>)[] }): () => void {
   let running = false;

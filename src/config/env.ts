@@ -118,6 +118,8 @@ export const envSchema = z
         message: 'must be one of fatal, error, warn, info, debug, trace, silent',
       })
       .default('info'),
+    LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { message: 'must be auto, pretty or json' }).default('auto'),
+    DEMO_SEED: z.enum(['auto', 'off'], { message: 'must be auto or off' }).default('auto'),
     ROLE: z.enum(['all', 'api', 'worker'], { message: 'must be all, api or worker' }).default('all'),
     DATA_DIR: z.string().trim().min(1).default('./.data'),
     DATABASE_URL: url(['postgres:', 'postgresql:']),
@@ -131,6 +133,30 @@ export const envSchema = z
       .default('gw'),
     MASTER_KEY: masterKey,
     SHUTDOWN_TIMEOUT_MS: int(25_000, 100, 600_000),
+    METRICS_TOKEN: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === '') return undefined;
+        if (!/^[\x21-\x7e]{16,256}$/.test(v)) {
+          ctx.addIssue({ code: 'custom', message: 'must be 16 to 256 printable characters without spaces' });
+          return z.NEVER;
+        }
+        return v;
+      }),
+    METRICS_PORT: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) {
+          ctx.addIssue({ code: 'custom', message: 'must be an integer from 0 to 65535' });
+          return z.NEVER;
+        }
+        return n;
+      }),
     AGENT_DEBOUNCE_MS: int(1_500, 0, 60_000),
     RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
     RATE_LIMIT_SENDS_PER_MINUTE: int(300, 0, 1_000_000),
@@ -180,6 +206,21 @@ export const envSchema = z
     WHATSAPP_APP_SECRET: optionalString,
     WHATSAPP_VERIFY_TOKEN: optionalString,
     WHATSAPP_MPS: int(80, 1, 1000),
+    SANDBOX_ENABLED: bool(true),
+    SANDBOX_GATEWAY_URL: url(['http:', 'https:']),
+    SANDBOX_STATUS_DELAYS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === '') return { sentMs: 500, deliveredMs: 1_500, readMs: 3_000 };
+        const parts = v.split(',').map((p) => duration(-1, 3_600_000).safeParse(p.trim()));
+        if (parts.length !== 3 || parts.some((p) => !p.success || p.data < 0)) {
+          ctx.addIssue({ code: 'custom', message: 'must be three durations (sent, delivered, read), like 500ms,1500ms,3s' });
+          return z.NEVER;
+        }
+        const [sentMs, deliveredMs, readMs] = parts.map((p) => p.data as number) as [number, number, number];
+        return { sentMs, deliveredMs, readMs };
+      }),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: url(['https:', 'http:']),
     LLM_MODEL: z.string().trim().min(1).max(200).default('gpt-4o-mini'),
@@ -306,6 +347,10 @@ export interface Config {
   port: number;
   host: string;
   logLevel: Env['LOG_LEVEL'];
+  /** auto: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: Env['LOG_FORMAT'];
+  /** auto: seed the demo workspace on a first start with the embedded database (src/demo). */
+  demoSeed: Env['DEMO_SEED'];
   role: Role;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -316,6 +361,12 @@ export interface Config {
   /** undefined means: use (or create) the key file under dataDir; refused in production. */
   masterKey: Buffer | undefined;
   shutdownTimeoutMs: number;
+  /**
+   * /metrics: `token` (METRICS_TOKEN) is required as a bearer token when set; `port`
+   * (METRICS_PORT) moves /metrics (with /healthz, /readyz) to its own listener on HOST, the only
+   * way to scrape a ROLE=worker process.
+   */
+  metrics: { token: string | undefined; port: number | undefined };
   agentDebounceMs: number;
   /** Per API key and minute: all requests, and sends (POST /v1/messages, replies); 0: no limit. */
   rateLimits: { requestsPerMinute: number; sendsPerMinute: number };
@@ -333,10 +384,21 @@ export interface Config {
   adminApiKey: string | undefined;
   ai: AiConfig;
   webhooks: WebhooksConfig;
+  sandbox: SandboxConfig;
   /** Which proxies' X-Forwarded-For is believed (express's `trust proxy`). */
   trustProxy: boolean | number | string[];
   /** Failed Meta-webhook signatures one source may send a minute before it is refused unread (0: no limit). */
   ingressFailuresPerMinute: number;
+}
+
+/** The Cloud API simulator (sandbox numbers, test keys) and its customer chat page. */
+export interface SandboxConfig {
+  /** false: no /sandbox page and no page API (the simulator still serves test keys' sends). */
+  enabled: boolean;
+  /** Where the simulator and the workers reach this gateway; undefined: its own listening address. */
+  gatewayUrl: string | undefined;
+  /** Delays of the simulated status webhooks: accepted -> sent -> delivered -> read. */
+  statusDelaysMs: { sentMs: number; deliveredMs: number; readMs: number };
 }
 
 export interface WebhooksConfig {
@@ -430,6 +492,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    demoSeed: env.DEMO_SEED,
     role: env.ROLE,
     dataDir: path.resolve(env.DATA_DIR),
     databaseUrl: env.DATABASE_URL,
@@ -439,6 +503,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     queuePrefix: env.QUEUE_PREFIX,
     masterKey: env.MASTER_KEY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     agentDebounceMs: env.AGENT_DEBOUNCE_MS,
     rateLimits: { requestsPerMinute: env.RATE_LIMIT_PER_MINUTE, sendsPerMinute: env.RATE_LIMIT_SENDS_PER_MINUTE },
     trustProxy: env.TRUST_PROXY,
@@ -458,6 +523,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       singleNumber: single,
     },
     adminApiKey: env.ADMIN_API_KEY,
+    sandbox: { enabled: env.SANDBOX_ENABLED, gatewayUrl: env.SANDBOX_GATEWAY_URL, statusDelaysMs: env.SANDBOX_STATUS_DELAYS },
     webhooks: {
       allowInsecure: env.ALLOW_INSECURE_WEBHOOKS,
       allowPrivate: env.ALLOW_PRIVATE_WEBHOOK_URLS,

@@ -8,6 +8,8 @@ import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { requestId } from './middleware/request-id';
+import { httpMetrics, type HttpMetricsRecorder } from './middleware/http-metrics';
+import { metricsRoutes, type MetricsSource } from './routes/metrics.route';
 import { createIngressGuard } from './middleware/ingress-guard';
 import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
@@ -21,6 +23,8 @@ import type { IdempotencyRepo } from '../domain/shared/idempotency';
 import type { MediaRepo, MediaStorage } from '../domain/media/media.port';
 import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.route';
 import { consoleRoutes } from './routes/console.route';
+import { docsRoutes } from './routes/docs.route';
+import { sandboxRoutes, type SandboxRouteDeps } from './routes/sandbox.route';
 import { knowledgeRoutes } from './routes/knowledge.route';
 import { agentRoutes } from './routes/agent.route';
 import type { KnowledgeService } from '../domain/knowledge/knowledge.service';
@@ -39,6 +43,10 @@ import type { RateLimiter } from '../domain/limits/rate-limiter.port';
 
 export interface AppDeps {
   logger: Logger;
+  /** Request durations by route template (a Prometheus histogram). */
+  httpMetrics?: HttpMetricsRecorder;
+  /** GET /metrics on this app; absent when METRICS_PORT serves it on its own listener. */
+  metricsEndpoint?: { metrics: MetricsSource; token: string | undefined };
   apiKeys: ApiKeysService;
   tenancy: TenancyService;
   readiness: Readiness;
@@ -61,6 +69,8 @@ export interface AppDeps {
   /** Per-key limits; none without a limiter (no Redis in this process). */
   rateLimiter?: RateLimiter;
   rateLimits: RateLimitPolicies;
+  /** The Cloud API simulator's Graph endpoints and the /sandbox page; none without Redis. */
+  sandbox?: Pick<SandboxRouteDeps, 'graph' | 'phones' | 'phoneEvents' | 'pageEnabled'>;
   /** Express's `trust proxy` (who may set X-Forwarded-For); false when unset. */
   trustProxy?: boolean | number | string[];
   /** Failed Meta-webhook signatures a source may send a minute (0: no limit). */
@@ -73,11 +83,17 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(requestId());
+  if (deps.httpMetrics) app.use(httpMetrics(deps.httpMetrics));
   app.use(accessLog(deps.logger));
   app.use(healthRoutes(deps.readiness));
+  if (deps.metricsEndpoint) app.use(metricsRoutes(deps.metricsEndpoint));
   const ingressGuard = createIngressGuard({ limiter: deps.rateLimiter, failuresPerMinute: deps.ingressFailuresPerMinute ?? 0, logger: deps.logger });
   app.use(whatsappWebhookRoutes({ ingress: deps.ingress, ingressGuard }));
   app.use(consoleRoutes());
+  app.use(docsRoutes());
+  if (deps.sandbox) {
+    app.use(sandboxRoutes({ ...deps.sandbox, apiKeys: deps.apiKeys, tenancy: deps.tenancy, conversations: deps.conversations, streams: deps.streams, live: deps.live, heartbeatMs: deps.sseHeartbeatMs, logger: deps.logger }));
+  }
 
   // Route files use full paths (/v1/...) so that they read like the API reference.
   const api = express.Router();

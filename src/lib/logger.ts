@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { isColorSupported, prettyFactory } from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -57,14 +58,44 @@ export function maskPhone(phone: string | null | undefined): string | undefined 
   return digits.length <= 4 ? '****' : `***${digits.slice(-4)}`;
 }
 
+/** `pretty`: readable lines for a person at a terminal; `json`: one JSON object a line. */
+export type LogFormat = 'pretty' | 'json';
+
+/** LOG_FORMAT: `auto` is pretty when stdout is a terminal and JSON otherwise (files, pipes, collectors). */
+export function resolveLogFormat(setting: LogFormat | 'auto', stdoutIsTty: boolean): LogFormat {
+  return setting === 'auto' ? (stdoutIsTty ? 'pretty' : 'json') : setting;
+}
+
 export interface LoggerOptions {
   level: string;
-  /** Where JSON lines go; stdout by default. Tests pass a stream to read the logs back. */
+  /** Where the lines go; stdout by default. Tests pass a stream to read the logs back. */
   destination?: pino.DestinationStream;
+  /** Default json. */
+  format?: LogFormat;
   base?: Record<string, unknown>;
 }
 
+/**
+ * pino-pretty on the main thread, line by line, writing synchronously: pino's transport would
+ * run it in a worker thread, whose last lines can be lost when the process exits, and
+ * logger.flush() would not wait for them. The line is formatted from the JSON pino produced,
+ * so redaction and scrubbing apply as in JSON mode. Pretty logs are for people watching a
+ * terminal, where synchronous writes cost nothing that matters.
+ */
+function prettyDestination(target: pino.DestinationStream, colorize: boolean): pino.DestinationStream {
+  const format = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  return {
+    write(line: string) {
+      target.write(format(line));
+    },
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
+  const destination =
+    options.format === 'pretty'
+      ? prettyDestination(options.destination ?? pino.destination({ dest: 1, sync: true }), options.destination ? false : isColorSupported)
+      : (options.destination ?? pino.destination({ sync: false }));
   return pino(
     {
       level: options.level,
@@ -79,6 +110,6 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ sync: false }),
+    destination,
   );
 }

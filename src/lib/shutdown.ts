@@ -2,6 +2,8 @@ import type http from 'node:http';
 import type { Logger } from './logger';
 
 export interface ShutdownTarget {
+  /** Ends long-lived responses (live streams) so that the HTTP server can drain. */
+  closeStreams?(): void;
   /** Stop taking jobs and wait for the running ones; with force, abandon them (they stall and retry). */
   close(opts?: { force?: boolean }): Promise<void>;
 }
@@ -26,14 +28,26 @@ export function createShutdown(opts: ShutdownOptions): () => Promise<'clean' | '
     running ??= (async () => {
       const { server, runtime, logger } = opts;
       logger.info({ timeout_ms: opts.timeoutMs }, 'shutting down: no new requests or jobs');
+      let idle: NodeJS.Timeout | undefined;
       const serverClosed = server
         ? new Promise<void>((resolve) => {
+            // Requests still arriving on open keep-alive connections are served (the work they
+            // carry is not refused) and told to close their connection.
+            server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+              if (!res.headersSent) res.setHeader('connection', 'close');
+            });
             server.close(() => resolve());
-            // Keep-alive connections with no request in flight would hold close() open.
+            // Keep-alive connections with no request in flight would hold close() open; those
+            // in flight are closed as soon as their response has gone.
             server.closeIdleConnections();
-          })
+            idle = setInterval(() => server.closeIdleConnections(), 50).unref();
+          }).finally(() => clearInterval(idle))
         : Promise.resolve();
-      const graceful = Promise.all([serverClosed, runtime.close()]).then(() => 'clean' as const);
+      // In-flight requests need the database and Redis, so they finish before the runtime closes
+      // those (closed under them, a webhook delivery being stored was answered 503). Live streams
+      // would hold the server open: they end first. Workers stop after the HTTP drain.
+      runtime.closeStreams?.();
+      const graceful = serverClosed.then(() => runtime.close()).then(() => 'clean' as const);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'forced'>((resolve) => {
         timer = setTimeout(() => resolve('forced'), opts.timeoutMs);

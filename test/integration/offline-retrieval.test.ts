@@ -3,7 +3,7 @@ import { offlineEmbedding } from '../../src/adapters/llm/offline-embeddings';
 import { hybridSearch, tsvectorSql } from '../../src/adapters/postgres/hybrid-search';
 import { defaultMigrationsDir, migrate } from '../../src/adapters/postgres/migrator';
 import type { RetrievedChunk } from '../../src/domain/knowledge/retrieval';
-import faq from '../fixtures/faq-coffee-shop.json';
+import { DEMO_DOCUMENTS } from '../../src/demo/coffee-shop.knowledge';
 import holdout from '../fixtures/faq-questions-holdout.json';
 import questions from '../fixtures/faq-questions.json';
 import unanswerable from '../fixtures/faq-unanswerable.json';
@@ -17,6 +17,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
  * the lexicon was added and was not looked at while tuning: its hit rate is printed, not asserted.
  */
 const WORKSPACE = 'ws_bean_there';
+/** The FAQ: the summaries of the demo business's documents (src/demo), one entry each. */
+const faq = DEMO_DOCUMENTS.map((d) => ({ id: d.slug, title: d.title, content: d.summary }));
 const LIMIT = 5;
 
 describe('offline retrieval on the coffee-shop FAQ', () => {

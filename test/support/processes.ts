@@ -26,7 +26,8 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 30_0
     const timer = setTimeout(() => reject(new Error(`gateway did not listen within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      const m = /"port":(\d+)[^\n]*gateway listening/.exec(out);
+      // The message names the port in both log formats (JSON and LOG_FORMAT=pretty).
+      const m = /gateway listening on http:\/\/localhost:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -39,7 +40,6 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 30_0
       reject(new Error(`gateway exited with ${code}:\n${out}`));
     });
   });
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   return { child, port, url: `http://127.0.0.1:${port}`, output: () => out, exit };
 }
 

@@ -151,7 +151,11 @@ export function createIngressRepo(pool: pg.Pool): IngressRepo {
           }
         }
         await insertEvents(db, events);
-        const dispatch = results.flatMap((r) => r.dispatch);
+        // Each agent job carries the correlation id of the delivery that brought its message.
+        const dispatch = results.flatMap((r, i) => {
+          const correlationId = plans[i]?.correlationId;
+          return correlationId ? r.dispatch.map((d) => ({ ...d, correlationId })) : r.dispatch;
+        });
         if (opts.dispatch && dispatch.length) {
           // Enqueued before the commit, so a committed row never waits for a second write to say
           // its job exists. A job whose transaction then fails finds no new message: harmless.

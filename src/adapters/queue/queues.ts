@@ -12,7 +12,13 @@ export const jobSchemas = {
   /** Housekeeping: expired idempotency keys and the like. */
   maintenance: z.object({ task: z.enum(['prune', 'sync_templates']) }),
   /** Answer a conversation's unanswered inbound messages (one pending job per conversation). */
-  agent: z.object({ workspaceId: z.string(), conversationId: z.string(), messageId: z.string().optional() }),
+  agent: z.object({
+    workspaceId: z.string(),
+    conversationId: z.string(),
+    messageId: z.string().optional(),
+    /** The request id of the webhook delivery that queued it: on every log line of the turn and on its send jobs. */
+    correlationId: z.string().max(128).optional(),
+  }),
   /** Split, embed and index one version of a knowledge document. */
   knowledge: z.object({ workspaceId: z.string(), documentId: z.string(), version: z.number().int().min(1) }),
   /** Fetch an inbound message's media from Meta and store it. */
@@ -107,7 +113,8 @@ export function createWorker<N extends QueueName>(
   });
   worker.on('failed', (job, err) => {
     if (err.name === 'DelayedError') return;
-    deps.logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err }, 'job failed');
+    const correlationId = (job?.data as { correlationId?: unknown } | undefined)?.correlationId;
+    deps.logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err, ...(typeof correlationId === 'string' ? { correlation_id: correlationId } : {}) }, 'job failed');
   });
   worker.on('error', (err) => deps.logger.error({ queue: name, err }, 'worker error'));
   return worker;

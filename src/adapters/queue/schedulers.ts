@@ -24,7 +24,7 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
       await q().addBulk(
         'agent',
         [...latest.values()].map((i) => ({
-          data: { workspaceId: i.workspaceId, conversationId: i.conversationId, messageId: i.messageId },
+          data: { workspaceId: i.workspaceId, conversationId: i.conversationId, messageId: i.messageId, ...(i.correlationId ? { correlationId: i.correlationId } : {}) },
           opts: {
             jobId: `agent-${i.conversationId}-${i.messageId}${i.round ? `-${i.round}` : ''}`,
             delay: opts.agentDebounceMs,

@@ -59,7 +59,22 @@ export function resolveAgentSettings(workspaceName: string, stored: unknown, def
   };
 }
 
-export function settingsView(s: AgentSettings) {
+/** The documented shape of `settingsView`: every field resolved (the workspace's value or the default). */
+export const agentSettingsViewSchema = z
+  .object({
+    object: z.literal('agent_settings'),
+    persona: z.object({ name: z.string(), tone: z.string(), instructions: z.string() }),
+    handoff_message: z.string().meta({ description: 'Sent to the customer when the bot hands the conversation to a person.' }),
+    handoff_keywords: z.array(z.string()).meta({ description: 'A customer message containing one of these hands off at once.' }),
+    voice_note_reply: z.string().meta({ description: 'The answer to a voice note that cannot be transcribed.' }),
+    min_confidence: z.number().min(0).max(1).meta({ description: 'Answers below this confidence hand off instead.' }),
+    knowledge_gap_threshold: z.number().int().meta({ description: 'How often a question must go unanswered before `knowledge_gap.detected`.' }),
+    answer_after_handback: z.boolean().meta({ description: 'After a handback, answer the customer messages left unanswered during the takeover.' }),
+  })
+  .meta({ id: 'AgentSettings', description: "The AI agent's persona and handoff settings." });
+export type AgentSettingsView = z.output<typeof agentSettingsViewSchema>;
+
+export function settingsView(s: AgentSettings): AgentSettingsView {
   return {
     object: 'agent_settings' as const,
     persona: s.persona,

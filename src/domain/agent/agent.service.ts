@@ -44,6 +44,8 @@ export interface AgentJob {
   conversationId: string;
   /** The message whose arrival queued the job: it must be visible before the job can finish. */
   messageId?: string;
+  /** The webhook delivery's request id: on every log line of the turn and on its send jobs. */
+  correlationId?: string;
 }
 
 export interface AudioSource {
@@ -59,7 +61,7 @@ export interface AgentDeps {
   transcriber?: Transcriber;
   audio?: AudioSource;
   usage: UsageRecorder;
-  enqueueSend(numberId: string, job: { workspaceId: string; messageId: string; recipient: string }): Promise<void>;
+  enqueueSend(numberId: string, job: { workspaceId: string; messageId: string; recipient: string; correlationId?: string }): Promise<void>;
   toGraphBody(msg: OutboundMessage): Record<string, unknown>;
   /** READ_RECEIPTS=on_answer: blue ticks once the agent has answered. */
   markRead?(items: { workspaceId: string; phoneNumberId: string; wamid: string }[]): Promise<void>;
@@ -73,7 +75,8 @@ export interface AgentDeps {
 }
 
 export interface AgentService {
-  run(job: AgentJob): Promise<AgentOutcome>;
+  /** `logger`: the job's (the worker binds its ids); else one bound to the job's correlation id. */
+  run(job: AgentJob, opts?: { logger?: Logger }): Promise<AgentOutcome>;
   settings(ctx: Pick<ConversationContext, 'workspaceName' | 'settings'>): AgentSettings;
   /** The earlier conversation before `beforeId`, oldest first, within the token budget. */
   history(workspaceId: string, conversationId: string, beforeId: string): Promise<Turn[]>;
@@ -83,6 +86,23 @@ export interface AgentService {
 const wantsPerson = (reason: string | null) => reason !== null && /\b(human|person|agent|representative|someone|staff|people)\b/i.test(reason);
 
 export function createAgentService(deps: AgentDeps): AgentService {
+  const plain = createAgentTurns(deps);
+  return {
+    ...plain,
+    run(job, opts = {}) {
+      const correlationId = job.correlationId;
+      if (!opts.logger && !correlationId) return plain.run(job);
+      // The turn's own deps: its log lines and the send jobs of its replies carry the job's ids.
+      return createAgentTurns({
+        ...deps,
+        logger: opts.logger ?? deps.logger.child({ correlation_id: correlationId }),
+        enqueueSend: correlationId ? (numberId, send) => deps.enqueueSend(numberId, { ...send, correlationId }) : deps.enqueueSend,
+      }).run(job);
+    },
+  };
+}
+
+function createAgentTurns(deps: AgentDeps): AgentService {
   const now = deps.now ?? (() => new Date());
   const settings = (ctx: Pick<ConversationContext, 'workspaceName' | 'settings'>) =>
     resolveAgentSettings(ctx.workspaceName, ctx.settings.agent, deps.defaults);

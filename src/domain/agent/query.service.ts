@@ -20,16 +20,20 @@ export const querySchema = z.strictObject({
 });
 export type QueryInput = z.infer<typeof querySchema>;
 
-export interface QueryResult {
-  object: 'query_answer';
-  answer: string;
-  confidence: number;
-  extractive: boolean;
-  model: string;
-  sources: { chunk_id: string; document_id: string; title: string; excerpt: string; score: number }[];
-  handoff: { requested: boolean; reason: string | null };
-  usage: { input_tokens: number; output_tokens: number };
-}
+/** The answer of POST /v1/query (and the `final` event of its stream); the OpenAPI document is built from it. */
+export const queryAnswerSchema = z
+  .object({
+    object: z.literal('query_answer'),
+    answer: z.string().meta({ description: 'Empty when the agent hands off.' }),
+    confidence: z.number().min(0).max(1),
+    extractive: z.boolean().meta({ description: 'True when the offline provider quoted a passage instead of a model writing the answer.' }),
+    model: z.string(),
+    sources: z.array(z.object({ chunk_id: z.string(), document_id: z.string(), title: z.string(), excerpt: z.string(), score: z.number() })),
+    handoff: z.object({ requested: z.boolean(), reason: z.string().nullable() }),
+    usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }),
+  })
+  .meta({ id: 'QueryAnswer', description: "The agent's answer, with its sources; nothing is stored or sent." });
+export type QueryResult = z.output<typeof queryAnswerSchema>;
 
 export type QueryStreamEvent = { type: 'delta'; text: string } | { type: 'final'; result: QueryResult };
 

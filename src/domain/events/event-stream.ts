@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DeliveryJob } from '../webhooks/webhooks.port';
 
 /**
@@ -45,8 +46,24 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** The public JSON of an event: the SSE `data` line (and, later, webhook bodies). */
-export function eventView(e: StreamEvent) {
+/**
+ * The documented shape of `eventView` (the OpenAPI document is built from it); `data` is the
+ * event type's payload from the catalog.
+ */
+export const eventSchema = z
+  .object({
+    id: z.string().meta({ description: 'Unique per event; the SSE `id` and the `webhook-id` header.', example: 'evt_01jd8v2k3m4n5p6q7r8s9t0v1w' }),
+    type: z.string().meta({ example: 'message.received' }),
+    created_at: z.iso.datetime(),
+    workspace_id: z.string(),
+    conversation_id: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Event', description: 'An event of the workspace: the `data` line of the live stream and the body of a webhook.' });
+export type EventView = z.output<typeof eventSchema>;
+
+/** The public JSON of an event: the SSE `data` line and webhook bodies. */
+export function eventView(e: StreamEvent): EventView {
   return {
     id: e.id,
     type: e.type,

@@ -7,6 +7,8 @@ export interface DispatchItem {
   messageId: string;
   /** Tells this job apart from an earlier one for the same message (a handback asks again). */
   round?: string;
+  /** The id of the webhook delivery that brought the message (its request id), for the logs. */
+  correlationId?: string;
 }
 
 export interface MediaItem {

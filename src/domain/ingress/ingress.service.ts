@@ -29,7 +29,8 @@ export interface IngressResult {
 }
 
 export interface IngressService {
-  handle(raw: Buffer, signature: string | undefined): Promise<IngressResult>;
+  /** `correlationId` (the request's id) goes on its log lines and on the agent jobs it queues. */
+  handle(raw: Buffer, signature: string | undefined, ctx?: { correlationId?: string }): Promise<IngressResult>;
   /** Meta's GET handshake: true when the token is one of our numbers' verify tokens. */
   verifyToken(mode: unknown, token: unknown): Promise<boolean>;
   /** Enqueues what a crash or a Redis outage left undone (the sweeper calls it). */
@@ -105,12 +106,12 @@ export function createIngressService(deps: {
     return { phones, wabas };
   }
 
-  function logUnknownOnce(ids: string[], reason: string) {
+  function logUnknownOnce(ids: string[], reason: string, log: Logger = logger) {
     const fresh = ids.filter((id) => !loggedUnknown.has(id));
     if (fresh.length === 0) return;
     if (loggedUnknown.size > 1_000) loggedUnknown.clear();
     for (const id of fresh) loggedUnknown.add(id);
-    logger.warn({ ids: fresh }, reason);
+    log.warn({ ids: fresh }, reason);
   }
 
   const badPayload = (message: string) =>
@@ -128,7 +129,9 @@ export function createIngressService(deps: {
   }
 
   return {
-    async handle(raw, signature) {
+    async handle(raw, signature, ctx = {}) {
+      // Every line about this delivery carries its correlation id (shadows the service's logger).
+      const logger = ctx.correlationId ? deps.logger.child({ correlation_id: ctx.correlationId }) : deps.logger;
       if (raw.length === 0) throw badPayload('The webhook body is empty.');
       const ids = candidateIds(raw);
       // A delivery no number of ours could have signed may be for a number added in the last
@@ -153,7 +156,7 @@ export function createIngressService(deps: {
         } catch {
           throw badPayload('The webhook body is not valid JSON.');
         }
-        logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored');
+        logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored', logger);
         return { outcome: 'ignored', stored: 0, duplicates: 0, statuses: 0 };
       }
       if (!matched) {
@@ -183,11 +186,11 @@ export function createIngressService(deps: {
         new Map(candidates.wabas.filter(signedBy).map((n) => [n.wabaId, n])),
       );
       if (plan.skipped.length) logger.warn({ skipped: plan.skipped.slice(0, 20) }, 'webhook elements skipped');
-      if (plan.foreign.length) logUnknownOnce(plan.foreign, 'webhook changes for numbers this signature does not cover: ignored');
+      if (plan.foreign.length) logUnknownOnce(plan.foreign, 'webhook changes for numbers this signature does not cover: ignored', logger);
 
       let result: PersistResult;
       try {
-        result = await persist.submit(plan);
+        result = await persist.submit(ctx.correlationId ? { ...plan, correlationId: ctx.correlationId } : plan);
       } catch (e) {
         logger.error({ err: e }, 'webhook could not be stored');
         throw errors.unavailable('The delivery could not be stored; retry later.', e);

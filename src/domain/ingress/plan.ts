@@ -68,6 +68,8 @@ export interface IngressPlan {
   skipped: { where: string; reason: string }[];
   /** Changes for numbers this signature does not cover. */
   foreign: string[];
+  /** The delivery's correlation id, carried on to the agent jobs of its messages. */
+  correlationId?: string;
 }
 
 // Meta's 'played' (first play of a voice note) implies 'read' for our state machine.

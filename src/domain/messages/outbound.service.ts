@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { AppError, errors } from '../../lib/errors';
 import { isId, newId } from '../../lib/ids';
 import type { Principal } from '../keys/api-keys.service';
@@ -10,15 +11,18 @@ import { FREE_FORM_TYPES, type OutboundMessage } from './outbound.schema';
  * 24-hour window and the template catalog before Meta is ever called, store the row as queued,
  * and hand it to the number's send queue.
  */
-export interface WindowView {
-  object: 'window';
-  conversation_id: string | null;
-  open: boolean;
-  expires_at: string | null;
-  last_inbound_at: string | null;
-  can_send_freeform: boolean;
-  can_send_template: boolean;
-}
+export const windowSchema = z
+  .object({
+    object: z.literal('window'),
+    conversation_id: z.string().nullable().meta({ description: 'Null when the contact has no conversation on that number yet.' }),
+    open: z.boolean(),
+    expires_at: z.iso.datetime().nullable().meta({ description: "The customer's last message + 24 h." }),
+    last_inbound_at: z.iso.datetime().nullable(),
+    can_send_freeform: z.boolean(),
+    can_send_template: z.boolean(),
+  })
+  .meta({ id: 'Window', description: "The 24-hour customer service window: free-form messages only while it is open, templates always." });
+export type WindowView = z.output<typeof windowSchema>;
 
 export interface OutboundService {
   /** `opts.insert` stores the row instead of the repo's plain insert (an agent's reply checks the mode). */

@@ -38,6 +38,8 @@ export interface SendService {
   send(
     messageId: string,
     job: {
+      /** The job's logger (its ids and correlation id bound); the service's otherwise. */
+      logger?: Logger;
       rememberedWamid?: string;
       remember(wamid: string): Promise<void>;
       /** Awaited right before the Graph call (the number's rate guard). */
@@ -49,7 +51,10 @@ export interface SendService {
 export function createSendService(deps: {
   repo: SendRepo;
   graph: { sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<{ wamid: string }> };
-  /** Test messages (test keys, sandbox numbers) go here and never reach Meta. */
+  /**
+   * Test messages (test keys, sandbox numbers) go here and never reach Meta: the Graph client of
+   * the built-in Cloud API simulator, which answers (and fails) like Meta and sends statuses back.
+   */
   sandbox?: { sendMessage(token: string, phoneNumberId: string, body: Record<string, unknown>): Promise<{ wamid: string }> };
   tenancy: Pick<TenancyService, 'credentials'>;
   logger: Logger;
@@ -65,6 +70,7 @@ export function createSendService(deps: {
   }
   return {
     async send(messageId, job) {
+      const logger = job.logger ?? deps.logger;
       const claim = await deps.repo.claim(messageId);
       if (claim.outcome === 'missing' || claim.outcome === 'cancelled') return { outcome: claim.outcome };
       if (claim.outcome === 'done') return { outcome: 'done' };
@@ -74,24 +80,34 @@ export function createSendService(deps: {
           if (pendingStatuses) await deps.repo.applyPendingStatuses(claim.row.phone_number_id, job.rememberedWamid);
           return { outcome: 'sent', wamid: job.rememberedWamid };
         }
-        deps.logger.warn({ message_id: messageId }, 'send outcome unknown after a crash: marked failed, not resent');
+        logger.warn({ message_id: messageId }, 'send outcome unknown after a crash: marked failed, not resent');
         await deps.repo.markFailed(messageId, UNKNOWN_OUTCOME, false);
         return { outcome: 'failed', code: null };
       }
       const row = claim.row;
-      const accessToken = await token(row.phone_number_id, row.workspace_id);
+      let accessToken: string;
+      try {
+        accessToken = await token(row.phone_number_id, row.workspace_id);
+        if (job.beforeCall && !row.test) await job.beforeCall();
+      } catch (e) {
+        // Nothing has left the gateway yet (the database or Redis is in trouble): undo the claim
+        // so that the job's retry sends the message, rather than the unknown-outcome policy
+        // failing one that certainly never reached Meta.
+        await deps.repo.requeue(messageId).catch(() => undefined);
+        throw e;
+      }
       let wamid: string;
       try {
         const target = row.test ? deps.sandbox : deps.graph;
-        if (!target) throw new Error('test message but no sandbox configured');
-        if (job.beforeCall && !row.test) await job.beforeCall();
+        // Never fall back to Meta for a test message.
+        if (!target) throw new Error('test message but no Cloud API simulator in this process');
         wamid = (await target.sendMessage(accessToken, row.meta_phone_number_id, row.graph_body)).wamid;
       } catch (e) {
         if (!(e instanceof GraphApiError)) throw e;
         if (e.outcomeUnknown) {
           // A timeout or reset after the request left: Meta may have sent it. Same policy as a
           // crash in the middle: at most once.
-          deps.logger.warn({ message_id: messageId, err: { message: e.message } }, 'send outcome unknown (no answer from Meta): marked failed, not resent');
+          logger.warn({ message_id: messageId, err: { message: e.message } }, 'send outcome unknown (no answer from Meta): marked failed, not resent');
           await deps.repo.markFailed(messageId, { ...UNKNOWN_OUTCOME, details: `${UNKNOWN_OUTCOME.details} (${e.message})` }, false);
           return { outcome: 'failed', code: null };
         }
@@ -106,7 +122,11 @@ export function createSendService(deps: {
         }
         throw new RetryableSendError(e.message, { cause: e });
       }
-      await job.remember(wamid);
+      // The wamid is kept in the job first, so that a database failure below is finished by the
+      // retry without a second call. If it is Redis that failed, the send is still recorded.
+      await job.remember(wamid).catch((e: Error) =>
+        logger.warn({ message_id: messageId, err: { message: e.message } }, 'could not keep the wamid in the job; recording the send anyway'),
+      );
       const { pendingStatuses } = await deps.repo.markSent(messageId, wamid);
       if (pendingStatuses) await deps.repo.applyPendingStatuses(row.phone_number_id, wamid);
       return { outcome: 'sent', wamid };

@@ -16,9 +16,12 @@ export function accessLog(logger: Logger): RequestHandler {
       const route = (req.route as { path?: string } | undefined)?.path;
       const path = route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched';
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const id = requestIdOf(res);
       logger[level](
         {
-          request_id: requestIdOf(res),
+          request_id: id,
+          // A request's correlation id is its request id; jobs it starts carry it on (see queues.ts).
+          correlation_id: id,
           method: req.method,
           route: path,
           status: res.statusCode,

@@ -6,15 +6,17 @@ import { querySchema, type QueryService } from '../../domain/agent/query.service
 import { listQuerySchema } from '../../domain/shared/pagination';
 import type { TenancyService } from '../../domain/tenancy/tenancy.service';
 import type { UsageRepo } from '../../domain/usage/usage.port';
+import { usageView } from '../../domain/usage/usage-view';
+import { knowledgeGapView } from '../../domain/agent/knowledge-gap-view';
 import { errors } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { principalOf, requireScope } from '../middleware/auth';
-import { iso, listOf } from '../serialize';
+import { listOf } from '../serialize';
 import { parseInput } from '../validate';
 
-const gapsQuery = listQuerySchema.extend({ min_count: z.coerce.number().int().min(1).max(1_000_000).optional() });
+export const gapsQuery = listQuerySchema.extend({ min_count: z.coerce.number().int().min(1).max(1_000_000).optional() });
 
-const usageQuery = z.strictObject({
+export const usageQuery = z.strictObject({
   from: z.iso.datetime({ offset: true, message: 'from must be an ISO 8601 date-time, like 2026-11-01T00:00:00Z' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'to must be an ISO 8601 date-time, like 2026-12-01T00:00:00Z' }).optional(),
 });
@@ -83,22 +85,7 @@ export function agentRoutes(deps: {
   router.get('/v1/knowledge-gaps', requireScope('knowledge:read'), async (req, res) => {
     const q = parseInput(gapsQuery, req.query, 'query');
     const page = await deps.gaps.list(principalOf(res).workspaceId, { minCount: q.min_count }, { limit: q.limit, startingAfter: q.starting_after });
-    res.json(
-      listOf(
-        page.items.map((g) => ({
-          object: 'knowledge_gap' as const,
-          id: g.id,
-          question: g.exampleQuestion,
-          normalized_question: g.normalizedQuestion,
-          count: g.count,
-          example_conversation_id: g.exampleConversationId,
-          first_asked_at: iso(g.firstAskedAt),
-          last_asked_at: iso(g.lastAskedAt),
-          notified_at: iso(g.notifiedAt),
-        })),
-        page.hasMore,
-      ),
-    );
+    res.json(listOf(page.items.map(knowledgeGapView), page.hasMore));
   });
 
   router.get('/v1/usage', requireScope('usage:read'), async (req, res) => {
@@ -107,17 +94,7 @@ export function agentRoutes(deps: {
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
     if (from.getTime() >= to.getTime()) throw errors.invalidRequest('from must be before to', 'from');
     const u = await deps.usageRepo.summary(principalOf(res).workspaceId, from, to);
-    res.json({
-      object: 'usage',
-      from: from.toISOString(),
-      to: to.toISOString(),
-      tokens: u.tokens,
-      cost_usd: u.costUsd,
-      models: u.byKind.map((k) => ({ kind: k.kind, model: k.model, calls: k.calls, input_tokens: k.inputTokens, output_tokens: k.outputTokens, cost_usd: k.costUsd })),
-      answers: u.answers,
-      handoffs: u.handoffs,
-      messages: { in: u.messages.in, out: u.messages.out, by_pricing_category: u.byPricingCategory },
-    });
+    res.json(usageView(u, from, to));
   });
 
   return router;

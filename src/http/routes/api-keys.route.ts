@@ -7,7 +7,7 @@ import { listQuerySchema } from '../../domain/shared/pagination';
 import { errors } from '../../lib/errors';
 import { isId } from '../../lib/ids';
 import { principalOf, requireScope } from '../middleware/auth';
-import { iso, listOf } from '../serialize';
+import { iso, isoDateTime, listOf } from '../serialize';
 import { parseInput } from '../validate';
 
 export const createApiKeyBody = z.strictObject({
@@ -20,7 +20,29 @@ export const createApiKeyBody = z.strictObject({
     .optional(),
 });
 
-export function serializeApiKey(k: ApiKeyRecord) {
+/** The documented shape of `serializeApiKey`: never the key itself, only its prefix and last four characters. */
+export const apiKeySchema = z
+  .object({
+    object: z.literal('api_key'),
+    id: z.string().meta({ example: 'key_01jd8v2k3m4n5p6q7r8s9t0v1w' }),
+    name: z.string(),
+    redacted_key: z.string().meta({ example: 'gw_live_...a1b2' }),
+    scopes: z.array(scopeSchema),
+    mode: z.enum(KEY_MODES).meta({ description: 'test keys never reach Meta: their messages go to the sandbox.' }),
+    created_at: isoDateTime(),
+    last_used_at: isoDateTime().nullable(),
+    expires_at: isoDateTime().nullable(),
+    revoked_at: isoDateTime().nullable(),
+  })
+  .meta({ id: 'ApiKey', description: 'An API key (without its secret).' });
+export type ApiKeyView = z.output<typeof apiKeySchema>;
+
+/** POST /v1/api-keys: the only answer that holds the key itself. */
+export const createdApiKeySchema = apiKeySchema
+  .extend({ key: z.string().meta({ description: 'The key, shown this once: store it now.', example: 'gw_live_...' }) })
+  .meta({ id: 'CreatedApiKey', description: 'A new API key, with the key itself (shown once).' });
+
+export function serializeApiKey(k: ApiKeyRecord): ApiKeyView {
   return {
     object: 'api_key' as const,
     id: k.id,
@@ -28,7 +50,7 @@ export function serializeApiKey(k: ApiKeyRecord) {
     redacted_key: `${k.prefix}...${k.lastFour}`,
     scopes: k.scopes,
     mode: k.mode,
-    created_at: iso(k.createdAt),
+    created_at: k.createdAt.toISOString(),
     last_used_at: iso(k.lastUsedAt),
     expires_at: iso(k.expiresAt),
     revoked_at: iso(k.revokedAt),

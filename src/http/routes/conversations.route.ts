@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { conversationView, noteView } from '../../domain/conversations/conversation-view';
+import { conversationView, noteView, type TakeoverView } from '../../domain/conversations/conversation-view';
 import type { AgentRef } from '../../domain/conversations/conversations.port';
 import type { ConversationsService } from '../../domain/conversations/conversations.service';
 import { messageView } from '../../domain/messages/message-view';
@@ -11,13 +11,13 @@ import { principalOf, requireScope } from '../middleware/auth';
 import { listOf } from '../serialize';
 import { parseInput } from '../validate';
 
-const agentSchema = z.strictObject({
+export const agentSchema = z.strictObject({
   id: z.string().trim().min(1).max(200),
   name: z.string().trim().min(1).max(200).optional(),
 });
 const toAgent = (a: z.output<typeof agentSchema> | undefined): AgentRef | null => (a ? { id: a.id, name: a.name ?? null } : null);
 
-const listQuery = listQuerySchema.extend({
+export const listConversationsQuery = listQuerySchema.extend({
   mode: z.enum(['bot', 'pending_human', 'human']).optional(),
   status: z.enum(['open', 'closed']).optional(),
   number: z.string().trim().min(1).max(64).optional(),
@@ -25,10 +25,11 @@ const listQuery = listQuerySchema.extend({
   updated_since: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, like 2026-11-24T10:00:00Z' }).optional(),
   q: z.string().trim().min(1).max(200).optional(),
 });
-const takeoverBody = z.strictObject({ agent: agentSchema, force: z.boolean().optional() });
-const agentOnlyBody = z.strictObject({ agent: agentSchema.optional() });
-const noteBody = z.strictObject({ agent: agentSchema.optional(), body: z.string().trim().min(1).max(10_000) });
-const replyEnvelope = z.looseObject({ agent: agentSchema.optional() });
+export const takeoverBody = z.strictObject({ agent: agentSchema, force: z.boolean().optional() });
+export const agentOnlyBody = z.strictObject({ agent: agentSchema.optional() });
+export const noteBody = z.strictObject({ agent: agentSchema.optional(), body: z.string().trim().min(1).max(10_000) });
+/** The reply's own field; the rest is a message (POST /v1/messages without to/from), parsed by the service. */
+export const replyEnvelope = z.looseObject({ agent: agentSchema.optional() });
 
 /** The conversations API: reading them, and what a human agent does with one. */
 export function conversationsRoutes(deps: { conversations: ConversationsService; idempotency: IdempotencyRepo }): Router {
@@ -40,7 +41,7 @@ export function conversationsRoutes(deps: { conversations: ConversationsService;
   const id = (p: Record<string, string | string[]>) => String(p.id);
 
   router.get('/v1/conversations', read, async (req, res) => {
-    const q = parseInput(listQuery, req.query, 'query');
+    const q = parseInput(listConversationsQuery, req.query, 'query');
     const page = await c.list(
       ws(res),
       { mode: q.mode, status: q.status, number: q.number, assignee: q.assignee, updatedSince: q.updated_since ? new Date(q.updated_since) : undefined, q: q.q },
@@ -62,7 +63,8 @@ export function conversationsRoutes(deps: { conversations: ConversationsService;
   router.post('/v1/conversations/:id/takeover', write, async (req, res) => {
     const body = parseInput(takeoverBody, req.body);
     const r = await c.takeover(ws(res), id(req.params), toAgent(body.agent) as AgentRef, body.force ?? false);
-    res.json({ ...conversationView(r.conversation), cancelled_message_ids: r.cancelled });
+    const taken: TakeoverView = { ...conversationView(r.conversation), cancelled_message_ids: r.cancelled };
+    res.json(taken);
   });
 
   router.post('/v1/conversations/:id/reply', write, requireScope('messages:send'), async (req, res) => {

@@ -1,15 +1,55 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { KnowledgeDocument } from '../../domain/knowledge/knowledge.port';
 import { createDocumentSchema, listDocumentsQuery, patchDocumentSchema, searchSchema } from '../../domain/knowledge/knowledge.schema';
 import type { KnowledgeService } from '../../domain/knowledge/knowledge.service';
 import type { IdempotencyRepo } from '../../domain/shared/idempotency';
 import { respondIdempotently } from '../idempotent';
 import { principalOf, requireScope } from '../middleware/auth';
-import { iso, listOf } from '../serialize';
+import { iso, isoDateTime, listOf } from '../serialize';
 import { parseInput } from '../validate';
 
+/** The documented shape of `documentView`; the OpenAPI document is built from it. */
+export const knowledgeDocumentSchema = z
+  .object({
+    object: z.literal('knowledge_document'),
+    id: z.string().meta({ example: 'doc_01jd8v2k3m4n5p6q7r8s9t0v1w' }),
+    title: z.string(),
+    content: z.string().optional().meta({ description: 'Only when one document is asked for; lists leave it out.' }),
+    content_type: z.enum(['text', 'markdown', 'html']),
+    source_url: z.string().nullable(),
+    tags: z.array(z.string()),
+    active: z.boolean().meta({ description: 'Inactive documents are hidden from the agent.' }),
+    version: z.number().int().meta({ description: 'Incremented by every change of title, content or type.' }),
+    indexed_version: z.number().int().nullable().meta({ description: 'The version whose chunks the agent searches.' }),
+    status: z.enum(['pending', 'indexing', 'ready', 'failed']),
+    error: z.string().nullable(),
+    chunk_count: z.number().int(),
+    embedding_model: z.string().nullable(),
+    indexed_at: isoDateTime().nullable(),
+    created_at: isoDateTime(),
+    updated_at: isoDateTime(),
+  })
+  .meta({ id: 'KnowledgeDocument', description: 'A document of the knowledge base the AI agent answers from.' });
+export type KnowledgeDocumentView = z.output<typeof knowledgeDocumentSchema>;
+
+/** One passage of POST /v1/knowledge/search. */
+export const knowledgeChunkSchema = z
+  .object({
+    object: z.literal('knowledge_chunk'),
+    id: z.string(),
+    document_id: z.string(),
+    title: z.string().meta({ description: "The document's title." }),
+    content: z.string(),
+    score: z.number().meta({ description: 'Reciprocal rank fusion of the two rankings; higher is better.' }),
+    similarity: z.number().nullable().meta({ description: 'Cosine similarity of the embeddings.' }),
+    text_rank: z.number().nullable().meta({ description: 'Postgres full-text rank.' }),
+  })
+  .meta({ id: 'KnowledgeChunk', description: 'A passage found by hybrid search (pgvector + full text).' });
+export type KnowledgeChunkView = z.output<typeof knowledgeChunkSchema>;
+
 /** The document resource; `content` only where one document is asked for (lists stay small). */
-export function documentView(d: KnowledgeDocument, withContent = true) {
+export function documentView(d: KnowledgeDocument, withContent = true): KnowledgeDocumentView {
   return {
     object: 'knowledge_document' as const,
     id: d.id,
@@ -26,8 +66,8 @@ export function documentView(d: KnowledgeDocument, withContent = true) {
     chunk_count: d.chunkCount,
     embedding_model: d.embeddingModel,
     indexed_at: iso(d.indexedAt),
-    created_at: iso(d.createdAt),
-    updated_at: iso(d.updatedAt),
+    created_at: d.createdAt.toISOString(),
+    updated_at: d.updatedAt.toISOString(),
   };
 }
 
@@ -56,7 +96,7 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService; idempotency
     const chunks = await deps.knowledge.search(principalOf(res).workspaceId, q.query, q.limit);
     res.json({
       object: 'list',
-      data: chunks.map((c) => ({
+      data: chunks.map((c): KnowledgeChunkView => ({
         object: 'knowledge_chunk',
         id: c.chunkId,
         document_id: c.documentId,

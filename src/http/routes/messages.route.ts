@@ -11,11 +11,13 @@ import { principalOf, requireScope } from '../middleware/auth';
 import { listOf } from '../serialize';
 import { parseInput } from '../validate';
 
-const listMessagesQuery = listQuerySchema.extend({
+export const listMessagesQuery = listQuerySchema.extend({
   conversation_id: z.string().max(100).optional(),
   status: z.enum(['received', 'queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'cancelled']).optional(),
   direction: z.enum(['in', 'out']).optional(),
 });
+
+export const contactWindowQuery = z.strictObject({ from: z.string().min(1).max(64).optional().meta({ description: "The number to check: our id or Meta's phone_number_id (optional with one number)." }) });
 
 /** POST /v1/messages, GET /v1/messages[/:id], and the 24-hour window of a contact or conversation. */
 export function messagesRoutes(deps: { outbound: OutboundService; idempotency: IdempotencyRepo }): Router {
@@ -48,7 +50,7 @@ export function messagesRoutes(deps: { outbound: OutboundService; idempotency: I
 
   router.get('/v1/contacts/:wa_id/window', requireScope('messages:read'), async (req, res) => {
     const waId = String(req.params.wa_id);
-    const q = parseInput(z.strictObject({ from: z.string().min(1).max(64).optional() }), req.query, 'query');
+    const q = parseInput(contactWindowQuery, req.query, 'query');
     if (!/^\+?[1-9]\d{6,14}$/.test(waId)) throw errors.invalidRequest('wa_id must be a phone number, like 16505551234', 'wa_id');
     res.json(await deps.outbound.contactWindow(principalOf(res).workspaceId, waId, q.from));
   });

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isEventType } from '../../domain/events/catalog';
+import { isEventType, SUBSCRIBABLE_EVENT_TYPES } from '../../domain/events/catalog';
 import { withIdempotency, type IdempotencyRepo } from '../../domain/shared/idempotency';
 import { listQuerySchema } from '../../domain/shared/pagination';
 import { deliveryView, endpointView } from '../../domain/webhooks/webhook-view';
@@ -29,10 +29,14 @@ const events = z
       }
     });
   })
+  .meta({
+    description: 'Event types of the catalog (their payloads are in the webhooks section), or ["*"] alone for all of them.',
+    override: { items: { type: 'string', enum: ['*', ...SUBSCRIBABLE_EVENT_TYPES] } },
+  })
   .transform((types) => [...new Set(types)]);
 
 // A custom check: zod's own type error would be reported as "is required" for a present value.
-const active = z.custom<boolean>((v) => typeof v === 'boolean', { message: 'must be true or false' });
+const active = z.custom<boolean>((v) => typeof v === 'boolean', { message: 'must be true or false' }).meta({ override: { type: 'boolean' } });
 const description = z.string({ message: 'must be a string' }).trim().max(500, { message: 'must be at most 500 characters' }).nullable();
 
 export const createWebhookBody = z.strictObject({ url, events, description: description.optional(), active: active.optional() });
