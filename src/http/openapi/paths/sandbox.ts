@@ -47,7 +47,7 @@ const customerSchema = z
       .object({ id: z.string(), mode: z.string(), assignee: z.string().nullable() })
       .nullable()
       .meta({ description: "The gateway's conversation with this customer, once there is one." }),
-    last_message: chatEntrySchema.omit({ object: true }).nullable().meta({ description: 'The latest message of the chat (the list shows it as a preview).' }),
+    last_message: chatEntrySchema.omit({ object: true }).nullable().optional().meta({ description: 'The latest message of the chat (in lists: the preview).' }),
   })
   .meta({ id: 'SandboxCustomer', description: 'A simulated customer of a sandbox number.' });
 
