@@ -1,6 +1,6 @@
 import type { GatewayProcess } from './lib/cluster';
 import { createHarness, type Harness } from './lib/harness';
-import { writeReport, reconcilerTotals } from './lib/report';
+import { reconcilerTotals, unhandledErrors, writeReport } from './lib/report';
 import { startTap, type Tap, type TapCall } from './lib/tap';
 import { deliverUntilAccepted, inboundText, repliesByCustomer } from './lib/traffic';
 
@@ -214,6 +214,7 @@ describe('fault: kill -9 a worker between the model answer and the Graph send, 5
       reconciler: reconcilerTotals(processes),
     };
     writeReport('kill-worker', summary);
+    expect(unhandledErrors([...h.processes])).toEqual([]);
     expect(problems).toEqual([]);
     expect(outcome.exactlyOne + outcome.gaps).toBe(ROUNDS);
   }, 480_000);

@@ -1,6 +1,6 @@
 import type { GatewayProcess } from './lib/cluster';
 import { createHarness, type Harness } from './lib/harness';
-import { reconcilerTotals, writeReport } from './lib/report';
+import { reconcilerTotals, unhandledErrors, writeReport } from './lib/report';
 import { startTcpProxy, type TcpProxy } from './lib/tcp-proxy';
 import { deliver, deliverUntilAccepted, inboundText, repliesByCustomer } from './lib/traffic';
 
@@ -124,6 +124,9 @@ describe('fault: Postgres unavailable for 10 s', () => {
       reconciler: reconcilerTotals([...h.processes]),
     };
     writeReport('postgres-outage', summary);
+    // No process died of it (a dropped connection once killed the worker).
+    expect(unhandledErrors([...h.processes])).toEqual([]);
+    expect([...h.processes].every((p) => p.alive())).toBe(true);
     expect(counts.every((c) => c === 1)).toBe(true);
     expect(summary.reply_rows).toEqual({ sent: sent.length });
   }, 240_000);

@@ -3,7 +3,7 @@ import { waitFor } from '../support/wait';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import type { GatewayProcess } from './lib/cluster';
 import { createHarness, type Harness } from './lib/harness';
-import { reconcilerTotals, writeReport } from './lib/report';
+import { reconcilerTotals, unhandledErrors, writeReport } from './lib/report';
 import { startTap, type Tap } from './lib/tap';
 import { deliver, inboundText, repliesByCustomer, replyText } from './lib/traffic';
 
@@ -125,6 +125,7 @@ describe('fault: the reconciler after a crash', () => {
     expect(totals).toMatchObject({ sends_requeued: 1, sends_resolved: 1 });
     expect(totals.agent_redriven).toBeGreaterThanOrEqual(1);
     expect(totals.deliveries_redriven).toBeGreaterThanOrEqual(1);
+    expect(unhandledErrors([...h.processes])).toEqual([]);
     writeReport('reconciler-crash', { events: events.length, deliveries_received: receiver.to('/hooks').length, reconciler: totals });
   }, 120_000);
 });

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server';
 import type { GatewayProcess } from './lib/cluster';
 import { createHarness, type Harness } from './lib/harness';
-import { reconcilerTotals, writeReport } from './lib/report';
+import { reconcilerTotals, unhandledErrors, writeReport } from './lib/report';
 import { deliver, deliverUntilAccepted, inboundText, repliesByCustomer } from './lib/traffic';
 
 /**
@@ -124,6 +124,8 @@ describe('fault: Redis killed and restarted with 1,000 jobs in flight', () => {
       reconciler: reconcilerTotals([...h.processes]),
     };
     writeReport('redis-restart', summary);
+    expect(unhandledErrors([...h.processes])).toEqual([]);
+    expect([...h.processes].every((p) => p.alive())).toBe(true);
     // Most of the work was still in Redis when it died.
     expect(jobs.agent + jobs.send).toBeGreaterThanOrEqual(500);
     expect(counts.every((c) => c === 1)).toBe(true);

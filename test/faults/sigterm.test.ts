@@ -4,7 +4,7 @@ import { REDIS_URL } from '../support/runtime';
 import { waitFor } from '../support/wait';
 import type { GatewayProcess } from './lib/cluster';
 import { createHarness, type Harness } from './lib/harness';
-import { writeReport } from './lib/report';
+import { unhandledErrors, writeReport } from './lib/report';
 import { startTap, type Tap } from './lib/tap';
 import { deliver, deliverUntilAccepted, inboundText, repliesByCustomer } from './lib/traffic';
 
@@ -155,6 +155,7 @@ describe('fault: SIGTERM under load', () => {
     for (const r of refused) expect(await deliverUntilAccepted(() => url, (deliveries[r.i] as { d: ReturnType<typeof inboundText> }).d, 30_000)).toBe(200);
     const [count] = await h.rows<{ n: number }>("select count(*)::int as n from messages where direction = 'in' and wamid like $1", [`wamid.APITERM%x${t0}`]);
     expect(count?.n).toBe(N);
+    expect(unhandledErrors([...h.processes])).toEqual([]);
     writeReport('sigterm-api', { deliveries: N, in_flight_at_sigterm: inFlight, acknowledged_before_exit: acked.length, refused_then_retried: refused.length, exit });
   }, 120_000);
 });

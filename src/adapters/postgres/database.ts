@@ -37,6 +37,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', onError);
+    // Nor a checked-out client losing it between two queries (a conversation lock held through
+    // a model call, a transaction between statements): node-postgres emits that on the client,
+    // where an unhandled 'error' event ends the process. Its next query fails instead.
+    pool.on('connect', (client) => client.on('error', onError));
     return { pool, kind: 'postgres', close: () => pool.end() };
   }
   const dataDir = options.dataDir ?? 'memory://';

@@ -27,3 +27,13 @@ export function writeReport(name: string, summary: Record<string, unknown>): voi
   fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`fault ${name}: ${JSON.stringify(summary)}\n`);
 }
+
+/** Log lines that say a process hit an error nobody handled (it exits after an uncaught exception). */
+export function unhandledErrors(processes: GatewayProcess[]): string[] {
+  return processes.flatMap((p) =>
+    p
+      .logs()
+      .filter((l) => l.msg === 'uncaught exception' || l.msg === 'unhandled rejection')
+      .map((l) => `${p.name}: ${String(l.msg)}: ${String((l.err as { message?: string } | undefined)?.message)}`),
+  );
+}
