@@ -9,7 +9,8 @@ import type { Principal } from '../src/domain/keys/api-keys.service';
 import { SCOPES } from '../src/domain/keys/scopes';
 import { createLogger } from '../src/lib/logger';
 import { newId } from '../src/lib/ids';
-import { startGraphEmulator, type GraphCall } from '../test/support/graph-emulator';
+import type { GraphCall } from '../test/support/graph-emulator';
+import { startGraphEmulatorProcess } from './lib/graph-emulator-child';
 import type { BenchRow } from './ingress.bench';
 import { withServerDatabase } from './lib/server-database';
 
@@ -29,14 +30,17 @@ function stats(calls: GraphCall[], limit: number) {
     while (j < t.length && (t[j] as number) < (t[i] as number) + 1000) j++;
     maxWindow = Math.max(maxWindow, j - i);
   }
-  const spanS = t.length > 1 ? ((t.at(-1) as number) - (t[0] as number)) / 1000 : 0;
-  // The first second's burst is free; the rate is what the rest sustains.
-  const achieved = spanS > 0 ? (t.length - limit) / spanS : 0;
+  // The sustained rate: what arrives after the first second, over the time it took. (Counting
+  // from the first call would credit a sender that bursts its first second; subtracting a free
+  // burst would penalize one that paces evenly from the start, as ours does.)
+  const after = t.filter((x) => x >= (t[0] as number) + 1000);
+  const spanS = after.length > 1 ? ((after.at(-1) as number) - (after[0] as number)) / 1000 : 0;
+  const achieved = spanS > 0 ? (after.length - 1) / spanS : 0;
   return { count: t.length, achieved, ratio: achieved / limit, maxWindow };
 }
 
 async function scenario(label: string, numbers: number, perNumber: number, mps: number, databaseUrl?: string): Promise<BenchRow[]> {
-  const graph = await startGraphEmulator(TOKEN);
+  const graph = await startGraphEmulatorProcess(TOKEN);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-out-'));
   const prefix = `bout${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
@@ -84,8 +88,9 @@ async function scenario(label: string, numbers: number, perNumber: number, mps: 
     await rt.runWorkers();
     const total = numbers * perNumber;
     const deadline = Date.now() + (perNumber / mps) * 1000 * 3 + 30_000;
-    const sends = () => graph.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/messages'));
-    while (sends().length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await graph.sends()) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const all = await graph.calls();
+    const sends = () => all.filter((c) => c.method === 'POST' && c.path.endsWith('/messages'));
     const rows: BenchRow[] = [];
     const bodies = new Map<string, number>();
     for (const c of sends()) {

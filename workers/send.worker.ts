@@ -2,7 +2,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DEFAULT_JOB_OPTIONS } from '../src/adapters/queue/queues';
-import { createRateGate } from '../src/adapters/queue/rate-gate';
+import { createRateGate, PACE_MARGIN } from '../src/adapters/queue/rate-gate';
 import { RetryableSendError, type SendService } from '../src/domain/messages/send.service';
 import type { SendRepo } from '../src/domain/messages/send.port';
 import type { PhoneNumber } from '../src/domain/tenancy/tenancy.service';
@@ -98,7 +98,7 @@ export function createSendWorkers(deps: {
         remember: async (wamid) => job.updateData({ ...data, wamid }),
         // Calls can leave a little after their slots; this keeps every sliding second at or
         // under the limit whatever the delays (see rate-gate.ts).
-        beforeCall: () => gate.admit(numberId, Math.max(1, Math.floor(mps / 1.03)), `${data.messageId}:${job.attemptsMade}`),
+        beforeCall: () => gate.admit(numberId, Math.max(1, Math.floor(mps / PACE_MARGIN)), `${data.messageId}:${job.attemptsMade}`),
       });
       if (result.outcome === 'pair_rate_limited') {
         const until = Date.now() + result.delayMs;

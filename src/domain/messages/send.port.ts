@@ -20,8 +20,8 @@ export type ClaimResult =
 export interface SendRepo {
   /** queued -> sending, atomically; a bot message only while its conversation is in bot mode. */
   claim(messageId: string): Promise<ClaimResult>;
-  /** Records the send; says whether statuses for that wamid were waiting for it. */
-  markSent(messageId: string, wamid: string): Promise<{ pendingStatuses: boolean }>;
+  /** Records the send of a claimed row; says whether statuses for that wamid were waiting for it. */
+  markSent(row: OutboundRow, wamid: string): Promise<{ pendingStatuses: boolean }>;
   markFailed(messageId: string, error: { code: number | null; title: string; details: string | null }, closeWindow: boolean): Promise<void>;
   /** sending -> queued, for a retry. */
   requeue(messageId: string): Promise<void>;

@@ -12,8 +12,8 @@ function setup() {
   const row = { id: 'msg_1', workspace_id: 'ws_1', phone_number_id: 'num_1', meta_phone_number_id: '1065', test: false, graph_body: { to: '+1555' }, send_attempts: 1 } as unknown as OutboundRow;
   const repo: SendRepo = {
     claim: async () => ({ outcome: 'claimed', row }),
-    markSent: async (id, wamid) => {
-      calls.push(`markSent ${id} ${wamid}`);
+    markSent: async (row, wamid) => {
+      calls.push(`markSent ${row.id} ${wamid}`);
       return { pendingStatuses: false };
     },
     markFailed: async (id, e) => {

@@ -76,7 +76,7 @@ export function createSendService(deps: {
       if (claim.outcome === 'done') return { outcome: 'done' };
       if (claim.outcome === 'unknown') {
         if (job.rememberedWamid) {
-          const { pendingStatuses } = await deps.repo.markSent(messageId, job.rememberedWamid);
+          const { pendingStatuses } = await deps.repo.markSent(claim.row, job.rememberedWamid);
           if (pendingStatuses) await deps.repo.applyPendingStatuses(claim.row.phone_number_id, job.rememberedWamid);
           return { outcome: 'sent', wamid: job.rememberedWamid };
         }
@@ -127,7 +127,7 @@ export function createSendService(deps: {
       await job.remember(wamid).catch((e: Error) =>
         logger.warn({ message_id: messageId, err: { message: e.message } }, 'could not keep the wamid in the job; recording the send anyway'),
       );
-      const { pendingStatuses } = await deps.repo.markSent(messageId, wamid);
+      const { pendingStatuses } = await deps.repo.markSent(row, wamid);
       if (pendingStatuses) await deps.repo.applyPendingStatuses(row.phone_number_id, wamid);
       return { outcome: 'sent', wamid };
     },
