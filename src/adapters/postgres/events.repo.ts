@@ -6,16 +6,18 @@ import type { Queryable } from './database';
 export async function insertEvents(db: Queryable, events: NewEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
   const ids = events.map(() => newId('event'));
-  await db.query(
-    `insert into events (id, workspace_id, type, conversation_id, data)
+  // A named statement: every write path records events, planned once per connection.
+  await db.query({
+    name: 'events-insert',
+    text: `insert into events (id, workspace_id, type, conversation_id, data)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
-    [
+    values: [
       ids,
       events.map((e) => e.workspaceId),
       events.map((e) => e.type),
       events.map((e) => e.conversationId ?? null),
       events.map((e) => JSON.stringify(e.data)),
     ],
-  );
+  });
   return ids;
 }

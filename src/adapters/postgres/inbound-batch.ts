@@ -9,7 +9,8 @@ import type { Queryable } from './database';
 /**
  * Stores the inbound messages of many webhook deliveries with a handful of set-based statements
  * (contacts, conversations, messages, windows, media, events), whatever their number. This is
- * what lets the ingress commit a group of concurrent deliveries in one transaction.
+ * what lets the ingress commit a group of concurrent deliveries in one transaction. The hot ones
+ * are named (prepared once per connection, not parsed and planned for every group).
  *
  * `results[i]` is the result of delivery i; `items` carry the index of their delivery.
  */
@@ -61,16 +62,17 @@ export async function storeInboundBatch(
   for (const byWa of [true, false]) {
     const cs = [...contacts.values()].filter((c) => (c.waId !== null) === byWa);
     if (cs.length === 0) continue;
-    const { rows: found } = await db.query<{ id: string; workspace_id: string; wa_id: string | null; user_id: string | null }>(
-      `insert into contacts (id, workspace_id, wa_id, user_id, profile_name)
+    const { rows: found } = await db.query<{ id: string; workspace_id: string; wa_id: string | null; user_id: string | null }>({
+      name: byWa ? 'ingress-contacts-by-wa-id' : 'ingress-contacts-by-user-id',
+      text: `insert into contacts (id, workspace_id, wa_id, user_id, profile_name)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        on conflict ${byWa ? '(workspace_id, wa_id) where wa_id is not null' : '(workspace_id, user_id) where user_id is not null'} do update set
          profile_name = coalesce(excluded.profile_name, contacts.profile_name),
          user_id = coalesce(contacts.user_id, excluded.user_id),
          updated_at = now()
        returning id, workspace_id, wa_id, user_id`,
-      [cs.map((c) => c.id), cs.map((c) => c.workspaceId), cs.map((c) => c.waId), cs.map((c) => c.userId), cs.map((c) => c.name)],
-    );
+      values: [cs.map((c) => c.id), cs.map((c) => c.workspaceId), cs.map((c) => c.waId), cs.map((c) => c.userId), cs.map((c) => c.name)],
+    });
     for (const r of found) {
       contactId.set(byWa ? key(r.workspace_id, 'wa', r.wa_id ?? undefined) : key(r.workspace_id, 'u', r.user_id ?? undefined), r.id);
     }
@@ -95,8 +97,9 @@ export async function storeInboundBatch(
     if (!prev || prev < item.message.timestamp) latest.set(k, item.message.timestamp);
   }
   const cv = [...convs.values()];
-  const convRows = await db.query<{ id: string; phone_number_id: string; contact_id: string; created: boolean }>(
-    `insert into conversations (id, workspace_id, phone_number_id, contact_id, last_inbound_at, window_expires_at)
+  const convRows = await db.query<{ id: string; phone_number_id: string; contact_id: string; created: boolean }>({
+    name: 'ingress-conversations',
+    text: `insert into conversations (id, workspace_id, phone_number_id, contact_id, last_inbound_at, window_expires_at)
      select id, ws, num, contact, ts, ts + interval '24 hours'
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) as t(id, ws, num, contact, ts)
      on conflict (phone_number_id, contact_id) do update set
@@ -107,14 +110,14 @@ export async function storeInboundBatch(
        status = 'open',
        updated_at = now()
      returning id, phone_number_id, contact_id, (xmax = 0) as created`,
-    [
+    values: [
       cv.map((c) => c.id),
       cv.map((c) => c.workspaceId),
       cv.map((c) => c.numberId),
       cv.map((c) => c.contactId),
       cv.map((c) => latest.get(key(c.numberId, c.contactId)) ?? null),
     ],
-  );
+  });
   const convId = new Map<string, string>();
   for (const r of convRows.rows) {
     convId.set(key(r.phone_number_id, r.contact_id), r.id);
@@ -146,8 +149,9 @@ export async function storeInboundBatch(
     if (mediaId && item.message.content.media) item.message.content.media.media_id = mediaId;
     rows.push({ delivery, item, id: newId('message'), conversationId: convId.get(key(item.number.id, cid)) as string, mediaId });
   }
-  const inserted = await db.query<MessageRow>(
-    `insert into messages (id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, raw,
+  const inserted = await db.query<MessageRow>({
+    name: 'ingress-messages',
+    text: `insert into messages (id, workspace_id, conversation_id, phone_number_id, direction, wamid, type, content, raw,
        author, status, meta_timestamp, reply_to_wamid, dispatch_pending)
      select id, ws, conv, num, 'in', wamid, type, content, raw, author, 'received', ts, reply, pending
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[],
@@ -155,7 +159,7 @@ export async function storeInboundBatch(
          as t(id, ws, conv, num, wamid, type, content, raw, author, ts, reply, pending)
      on conflict (phone_number_id, wamid) do nothing
      returning ${MESSAGE_COLUMNS}`,
-    [
+    values: [
       rows.map((r) => r.id),
       rows.map((r) => r.item.number.workspaceId),
       rows.map((r) => r.conversationId),
@@ -169,7 +173,7 @@ export async function storeInboundBatch(
       rows.map((r) => r.item.message.content.context?.message_id ?? null),
       rows.map((r) => dispatchPending && r.item.message.needsAnswer),
     ],
-  );
+  });
   const stored = new Map(inserted.rows.map((m) => [m.id, m]));
 
   // 4. Retries of deliveries stored earlier: enqueue now what the first attempt could not.
