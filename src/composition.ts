@@ -6,6 +6,7 @@ import { createApiKeysRepo } from './adapters/postgres/api-keys.repo';
 import { createDatabase, type Database } from './adapters/postgres/database';
 import { acquireEmbedded } from './adapters/postgres/embedded-lock';
 import { createMaintenanceRepo } from './adapters/postgres/maintenance.repo';
+import { startHousekeeping } from './adapters/postgres/housekeeping';
 import { defaultMigrationsDir, migrate, pendingMigrations } from './adapters/postgres/migrator';
 import { createPhoneNumbersRepo } from './adapters/postgres/phone-numbers.repo';
 import { createWorkspacesRepo } from './adapters/postgres/workspaces.repo';
@@ -195,6 +196,13 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       logger.warn({ changed: result.changed }, 'applied migrations were edited since; add a new migration instead');
     }
   }
+
+  // Statistics and dead versions where autovacuum does not run (the embedded database has none).
+  const housekeeper =
+    opts.http || opts.workers
+      ? await startHousekeeping({ pool: database.pool, kind: database.kind, mode: config.databaseHousekeeping, logger })
+      : undefined;
+  if (housekeeper?.active) logger.debug('table housekeeping on (autovacuum does not run here)');
 
   const secrets = createSecretBox(resolveMasterKey(config.masterKey, config.dataDir, logger));
 
@@ -567,6 +575,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       await queueSource?.close();
       await queues?.close().catch(() => undefined);
       redis?.disconnect();
+      await housekeeper?.stop();
       if (!opts.database) await database.close();
       for (const release of releases.reverse()) release();
     },

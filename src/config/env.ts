@@ -124,6 +124,7 @@ export const envSchema = z
     DATA_DIR: z.string().trim().min(1).default('./.data'),
     DATABASE_URL: url(['postgres:', 'postgresql:']),
     DATABASE_POOL_MAX: int(10, 1, 200),
+    DATABASE_HOUSEKEEPING: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
     REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     REDIS_AUTOSTART: bool(true),
     QUEUE_PREFIX: z
@@ -355,6 +356,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** VACUUM (ANALYZE) of grown tables where autovacuum does not run (see housekeeping.ts). */
+  databaseHousekeeping: 'auto' | 'on' | 'off';
   redisUrl: string;
   redisAutostart: boolean;
   queuePrefix: string;
@@ -498,6 +501,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir: path.resolve(env.DATA_DIR),
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databaseHousekeeping: env.DATABASE_HOUSEKEEPING,
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisAutostart: env.REDIS_AUTOSTART,
     queuePrefix: env.QUEUE_PREFIX,

@@ -19,6 +19,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gw-test-')),
     QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
     MASTER_KEY: randomBytes(32).toString('hex'),
+    // Vacuums on a 2 s timer would only add noise to tests; housekeeping.test.ts tests it.
+    DATABASE_HOUSEKEEPING: 'off',
     ...env,
   });
 }
