@@ -132,11 +132,11 @@ export function createIngressRepo(pool: pg.Pool): IngressRepo {
       return withTransaction(pool, async (db) => {
         const results = plans.map(emptyResult);
         const events: NewEvent[] = [];
+        // Inbound messages with their events first (one statement), then everything else.
         const batch = await storeInboundBatch(
           db,
           plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
           results,
-          events,
           !opts.dispatch,
         );
         for (const [i, plan] of plans.entries()) {
