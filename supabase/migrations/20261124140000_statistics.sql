@@ -1,7 +1,8 @@
 -- Payload columns are stored and returned, never searched by value: ANALYZE need not sample and
 -- sort them. It did, for every table it analyzed, at a cost that grew with the rows (jsonb
--- comparisons; 1536-dimension vectors). Statistics target 0 skips a column; the planner then
--- uses its defaults for it, which no query of ours depends on. See
+-- comparisons). Statistics target 0 skips a column; the planner then uses its defaults for it,
+-- which no query of ours depends on. (The knowledge chunks keep theirs: the hybrid search's
+-- plans are tuned and benchmarked with them.) See
 -- src/adapters/postgres/housekeeping.ts for where ANALYZE runs when autovacuum does not.
 alter table messages
   alter column content set statistics 0,
@@ -14,6 +15,3 @@ alter table meta_webhook_changes alter column value set statistics 0;
 alter table pending_statuses alter column payload set statistics 0;
 alter table idempotency_keys alter column response_body set statistics 0;
 alter table knowledge_documents alter column content set statistics 0;
-alter table knowledge_chunks
-  alter column content set statistics 0,
-  alter column embedding set statistics 0;
