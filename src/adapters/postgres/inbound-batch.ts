@@ -209,7 +209,7 @@ export async function storeInboundBatch(
  * Events are inserted in order (conversation.created first, then the messages oldest first), so
  * their seq follows it.
  */
-const INGRESS_BATCH_SQL = `
+export const INGRESS_BATCH_SQL = `
 with c_in as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as t(id, ws, wa, uid, name)
 ), c_wa as (
@@ -264,9 +264,17 @@ with c_in as (
   on conflict (phone_number_id, wamid) do nothing
   returning id, conversation_id
 ), dup as (
+  -- Only the messages this statement did not insert (the retries) are looked up, one probe of
+  -- the unique index each. OFFSET 0 keeps both subqueries as they are written: pulled up, the
+  -- planner may join the whole table instead, with a plan cached while the table was small.
   select m.id, m.conversation_id, m.phone_number_id, m.wamid, m.workspace_id
-    from messages m join m_in mi on m.phone_number_id = mi.num and m.wamid = mi.wamid
-   where m.dispatch_pending
+    from (select mi.num, mi.wamid from m_in mi where not exists (select 1 from msg where msg.id = mi.id) offset 0) r
+    cross join lateral (
+      select x.id, x.conversation_id, x.phone_number_id, x.wamid, x.workspace_id
+        from messages x
+       where x.phone_number_id = r.num and x.wamid = r.wamid and x.dispatch_pending
+      offset 0
+    ) m
 ), ev as (
   insert into events (id, workspace_id, type, conversation_id, data)
   select id, ws, type, conv, data from (
