@@ -130,8 +130,11 @@ export function createIngressService(deps: {
 
   return {
     async handle(raw, signature, ctx = {}) {
-      // Every line about this delivery carries its correlation id (shadows the service's logger).
-      const logger = ctx.correlationId ? deps.logger.child({ correlation_id: ctx.correlationId }) : deps.logger;
+      // Every line about this delivery carries its correlation id. The child logger is made for
+      // the first line written: pino serializes a child's bindings when it is created, work that
+      // most deliveries (nothing to say below LOG_LEVEL=info) would do for nothing.
+      let child: Logger | undefined;
+      const log = (): Logger => (child ??= ctx.correlationId ? deps.logger.child({ correlation_id: ctx.correlationId }) : deps.logger);
       if (raw.length === 0) throw badPayload('The webhook body is empty.');
       const ids = candidateIds(raw);
       // A delivery no number of ours could have signed may be for a number added in the last
@@ -156,7 +159,7 @@ export function createIngressService(deps: {
         } catch {
           throw badPayload('The webhook body is not valid JSON.');
         }
-        logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored', logger);
+        logUnknownOnce([...ids.phoneNumberIds, ...ids.wabaIds].slice(0, 20), 'webhook for a number we do not know: ignored', log());
         return { outcome: 'ignored', stored: 0, duplicates: 0, statuses: 0 };
       }
       if (!matched) {
@@ -185,19 +188,19 @@ export function createIngressService(deps: {
         new Map(candidates.phones.filter(signedBy).map((n) => [n.phoneNumberId, n])),
         new Map(candidates.wabas.filter(signedBy).map((n) => [n.wabaId, n])),
       );
-      if (plan.skipped.length) logger.warn({ skipped: plan.skipped.slice(0, 20) }, 'webhook elements skipped');
-      if (plan.foreign.length) logUnknownOnce(plan.foreign, 'webhook changes for numbers this signature does not cover: ignored', logger);
+      if (plan.skipped.length) log().warn({ skipped: plan.skipped.slice(0, 20) }, 'webhook elements skipped');
+      if (plan.foreign.length) logUnknownOnce(plan.foreign, 'webhook changes for numbers this signature does not cover: ignored', log());
 
       let result: PersistResult;
       try {
         result = await persist.submit(ctx.correlationId ? { ...plan, correlationId: ctx.correlationId } : plan);
       } catch (e) {
-        logger.error({ err: e }, 'webhook could not be stored');
+        log().error({ err: e }, 'webhook could not be stored');
         throw errors.unavailable('The delivery could not be stored; retry later.', e);
       }
       await schedule(result, deps.readReceipts === 'on_receipt' ? result.newInbound : []);
-      if (logger.isLevelEnabled('info')) {
-        logger.info(
+      if (deps.logger.isLevelEnabled('info')) {
+        log().info(
           {
             stored: result.stored,
             duplicates: result.duplicates,

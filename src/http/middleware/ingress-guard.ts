@@ -64,9 +64,11 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
   }
 
   const screen: RequestHandler = (req, res, next) => {
-    const source = sourceOf(req);
-    const until = penalties.get(source);
+    // The source (req.ip parses X-Forwarded-For under TRUST_PROXY) is worked out only when some
+    // source is being refused or this request fails the screen.
+    const until = penalties.size > 0 ? penalties.get(sourceOf(req)) : undefined;
     if (until !== undefined) {
+      const source = sourceOf(req);
       if (until > now() && !isVouched(source)) {
         const retry = Math.max(1, Math.ceil((until - now()) / 1_000));
         res.setHeader('Retry-After', String(retry));
@@ -87,7 +89,7 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
       refuse(res, new AppError({ type: 'invalid_request_error', code: 'payload_too_large', status: 413, message: 'The request body is too large (3 MB at most).' }));
     }
     if (!SIGNATURE.test(req.get('x-hub-signature-256')?.trim() ?? '')) {
-      countFailure(source);
+      countFailure(sourceOf(req));
       refuse(
         res,
         new AppError({
