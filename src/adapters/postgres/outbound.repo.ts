@@ -81,14 +81,5 @@ export function createOutboundRepo(db: Queryable): OutboundRepo {
       );
       return toPage(rows, limit);
     },
-    async stuckQueued(olderThan, limit) {
-      const { rows } = await db.query<{ workspace_id: string; id: string; phone_number_id: string; recipient: string }>(
-        `select workspace_id, id, phone_number_id, recipient from messages
-          where status = 'queued' and direction = 'out' and updated_at < $1 and recipient is not null
-          order by updated_at limit $2`,
-        [olderThan, limit],
-      );
-      return rows.map((r) => ({ workspaceId: r.workspace_id, messageId: r.id, numberId: r.phone_number_id, recipient: r.recipient }));
-    },
   };
 }

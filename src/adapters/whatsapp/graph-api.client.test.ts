@@ -28,6 +28,12 @@ describe('Graph API client against the emulator', () => {
     const e1 = await client().sendMessage(TOKEN, '106540352242922', body()).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(GraphApiError);
     expect(e1).toMatchObject({ code: 131047, details: 'More than 24 hours have passed', httpStatus: 400, errorClass: 'permanent' });
+    expect((e1 as GraphApiError).message).toMatch(/: \(#131047\) Re-engagement message$/);
+    // Meta's message already names the code: it is not repeated.
+    graph.failNext(/messages$/, 400, { code: 131047, message: '(#131047) Re-engagement message' });
+    const coded = (await client().sendMessage(TOKEN, '106540352242922', body()).catch((e: unknown) => e)) as GraphApiError;
+    expect(coded.message).toMatch(/: \(#131047\) Re-engagement message$/);
+    expect(coded.message.match(/\(#131047\)/g)).toHaveLength(1);
     graph.failNext(/messages$/, 400, { code: 130429, message: 'Rate limit hit' });
     expect(await client().sendMessage(TOKEN, '106540352242922', body()).catch((e: unknown) => e)).toMatchObject({ code: 130429, retryable: true });
     graph.failNext(/messages$/, 400, { code: 131056, message: 'pair rate' });

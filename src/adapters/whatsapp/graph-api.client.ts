@@ -87,8 +87,11 @@ function toGraphError(e: unknown, what: string): GraphApiError {
   const parsed = metaErrorBody.safeParse(body);
   if (parsed.success) {
     const err = parsed.data.error;
+    // Meta's own messages often start with the code already ("(#131047) Re-engagement message").
+    const text = err.message ?? 'Graph API error';
+    const coded = err.code !== undefined && text.startsWith(`(#${err.code})`) ? text : `(#${err.code ?? '?'}) ${text}`;
     return new GraphApiError({
-      message: `${what}: (#${err.code ?? '?'}) ${err.message ?? 'Graph API error'}`,
+      message: `${what}: ${coded}`,
       code: err.code,
       details: err.error_data?.details,
       httpStatus: status,

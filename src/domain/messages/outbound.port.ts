@@ -51,6 +51,4 @@ export interface OutboundRepo {
   insert(m: NewOutbound): Promise<MessageRow>;
   get(workspaceId: string, id: string): Promise<MessageRow | null>;
   list(workspaceId: string, filters: MessageFilters, page: { limit: number; startingAfter?: string }): Promise<Page<MessageRow>>;
-  /** Outbound rows still queued after `olderThan` (their job may have been lost). */
-  stuckQueued(olderThan: Date, limit: number): Promise<{ workspaceId: string; messageId: string; numberId: string; recipient: string }[]>;
 }
