@@ -4,6 +4,7 @@ import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulato
 import { ACCESS_TOKEN, APP_SECRET, createIngressFixture, type IngressFixture } from '../support/ingress';
 import { metaSerialize, sign, textPayload } from '../support/meta';
 import { startOpenAiEmulator, type OpenAiEmulator } from '../support/openai-emulator';
+import { SCOPES } from '../../src/domain/keys/scopes';
 import { waitFor } from '../support/wait';
 
 /**
@@ -99,5 +100,22 @@ describe('a correlation id from the inbound webhook to the reply', () => {
     // The ids stay apart: no line of one chain carries another's id.
     const others = lines.filter((l) => typeof l.correlation_id === 'string');
     expect(new Set(others.map((l) => l.correlation_id))).toEqual(new Set([idA, idB, idC]));
+  });
+  it("puts an API request's id on the send job of the message it sends (POST /v1/messages)", async () => {
+    const key = (await f.rt.services.apiKeys.create({ workspaceId: f.workspaceId, name: 'crm', scopes: [...SCOPES], mode: 'live', source: 'cli' })).plaintext;
+    await inbound('16505554444', 'Hello'); // opens the 24-hour window
+    const requestId = 'crm-send.0001';
+    const res = await request(app())
+      .post('/v1/messages')
+      .set('Authorization', `Bearer ${key}`)
+      .set('X-Request-Id', requestId)
+      .send({ to: '+16505554444', type: 'text', text: { body: 'Your order is ready.' } })
+      .expect(202);
+    expect(res.headers['x-request-id']).toBe(requestId);
+    const jobId = `send-${res.body.id as string}`;
+    await waitFor('the API send done', () => f.rt.logs.lines().some((l) => l.job_id === jobId && l.msg === 'send job done'), 30_000);
+    const lines = f.rt.logs.lines().filter((l) => l.job_id === jobId || l.jobId === jobId);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect({ msg: l.msg, correlation_id: l.correlation_id }).toEqual({ msg: l.msg, correlation_id: requestId });
   });
 });

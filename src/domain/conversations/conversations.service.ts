@@ -20,7 +20,8 @@ export interface ConversationsService {
   messages(workspaceId: string, id: string, page: { limit: number; startingAfter?: string }): Promise<Page<MessageRow>>;
   takeover(workspaceId: string, id: string, agent: AgentRef, force: boolean): Promise<{ conversation: ConversationRow; cancelled: string[] }>;
   /** `msg` is a POST /v1/messages body without `to` and `from`: they come from the conversation. */
-  reply(principal: Principal, id: string, msg: Record<string, unknown>, agent: AgentRef | null): Promise<MessageRow>;
+  /** `ctx.correlationId` (the API request's id) goes on the reply's send job. */
+  reply(principal: Principal, id: string, msg: Record<string, unknown>, agent: AgentRef | null, ctx?: { correlationId?: string }): Promise<MessageRow>;
   handback(workspaceId: string, id: string, agent: AgentRef | null): Promise<ConversationRow>;
   close(workspaceId: string, id: string, agent: AgentRef | null): Promise<ConversationRow>;
   reopen(workspaceId: string, id: string, agent: AgentRef | null): Promise<ConversationRow>;
@@ -93,7 +94,7 @@ export function createConversationsService(deps: ConversationsDeps): Conversatio
       return { conversation: r.conversation, cancelled: r.cancelled };
     },
 
-    async reply(principal, id, body, agent) {
+    async reply(principal, id, body, agent, ctx = {}) {
       known(id);
       const c = found(await deps.repo.get(principal.workspaceId, id), id);
       for (const field of ['to', 'from'] as const) {
@@ -105,6 +106,7 @@ export function createConversationsService(deps: ConversationsDeps): Conversatio
       if (!c.contact.waId) throw errors.invalidRequest('This customer has no WhatsApp number on record, so nothing can be sent to them.');
       const msg = deps.parseMessage({ ...body, to: `+${c.contact.waId}`, from: c.number.id });
       return deps.outbound.submit(principal, msg, { kind: 'agent', id: author.id }, {
+        correlationId: ctx.correlationId,
         // Stored only while still in human mode (checked again under the conversation's lock).
         insert: async (m) => {
           const stored = await deps.repo.insertAgentReply(m, author);

@@ -25,12 +25,15 @@ export const windowSchema = z
 export type WindowView = z.output<typeof windowSchema>;
 
 export interface OutboundService {
-  /** `opts.insert` stores the row instead of the repo's plain insert (an agent's reply checks the mode). */
+  /**
+   * `opts.insert` stores the row instead of the repo's plain insert (an agent's reply checks the
+   * mode); `opts.correlationId` (the API request's id) goes on the send job and its log lines.
+   */
   submit(
     principal: Principal,
     msg: OutboundMessage,
     author?: { kind: 'api' | 'agent' | 'bot'; id: string | null },
-    opts?: { insert?: (m: NewOutbound) => Promise<MessageRow> },
+    opts?: { insert?: (m: NewOutbound) => Promise<MessageRow>; correlationId?: string },
   ): Promise<MessageRow>;
   get(workspaceId: string, id: string): Promise<MessageRow>;
   list: OutboundRepo['list'];
@@ -82,7 +85,7 @@ function contentOf(msg: OutboundMessage): Record<string, unknown> {
 
 export function createOutboundService(deps: {
   repo: OutboundRepo;
-  enqueue(numberId: string, job: { workspaceId: string; messageId: string; recipient: string }): Promise<void>;
+  enqueue(numberId: string, job: { workspaceId: string; messageId: string; recipient: string; correlationId?: string }): Promise<void>;
   toGraphBody(msg: OutboundMessage): Record<string, unknown>;
   now?: () => Date;
 }): OutboundService {
@@ -148,7 +151,9 @@ export function createOutboundService(deps: {
         replyToWamid: msg.reply_to ?? null,
       });
       // A failure here leaves the row queued: the sweeper enqueues it (the job id is the message id).
-      await deps.enqueue(number.id, { workspaceId: principal.workspaceId, messageId: row.id, recipient: msg.to }).catch(() => undefined);
+      await deps
+        .enqueue(number.id, { workspaceId: principal.workspaceId, messageId: row.id, recipient: msg.to, ...(opts.correlationId ? { correlationId: opts.correlationId } : {}) })
+        .catch(() => undefined);
       return row;
     },
 

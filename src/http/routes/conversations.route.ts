@@ -8,6 +8,7 @@ import type { IdempotencyRepo } from '../../domain/shared/idempotency';
 import { listQuerySchema } from '../../domain/shared/pagination';
 import { respondIdempotently } from '../idempotent';
 import { principalOf, requireScope } from '../middleware/auth';
+import { requestIdOf } from '../middleware/request-id';
 import { listOf } from '../serialize';
 import { parseInput } from '../validate';
 
@@ -70,7 +71,7 @@ export function conversationsRoutes(deps: { conversations: ConversationsService;
   router.post('/v1/conversations/:id/reply', write, requireScope('messages:send'), async (req, res) => {
     await respondIdempotently(deps.idempotency, req, res, `/v1/conversations/${id(req.params)}/reply`, async () => {
       const { agent, ...msg } = parseInput(replyEnvelope, req.body);
-      const row = await c.reply(principalOf(res), id(req.params), msg, toAgent(agent));
+      const row = await c.reply(principalOf(res), id(req.params), msg, toAgent(agent), { correlationId: requestIdOf(res) });
       return { status: 202, body: messageView(row) };
     });
   });

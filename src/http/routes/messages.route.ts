@@ -8,6 +8,7 @@ import { respondIdempotently } from '../idempotent';
 import { listQuerySchema } from '../../domain/shared/pagination';
 import { errors } from '../../lib/errors';
 import { principalOf, requireScope } from '../middleware/auth';
+import { requestIdOf } from '../middleware/request-id';
 import { listOf } from '../serialize';
 import { parseInput } from '../validate';
 
@@ -26,7 +27,8 @@ export function messagesRoutes(deps: { outbound: OutboundService; idempotency: I
   router.post('/v1/messages', requireScope('messages:send'), async (req, res) => {
     await respondIdempotently(deps.idempotency, req, res, '/v1/messages', async () => {
       const msg = parseInput(outboundMessageSchema, req.body);
-      return { status: 202, body: messageView(await deps.outbound.submit(principalOf(res), msg)) };
+      // The request id follows the message onto its send job (correlation_id on its log lines).
+      return { status: 202, body: messageView(await deps.outbound.submit(principalOf(res), msg, undefined, { correlationId: requestIdOf(res) })) };
     });
   });
 
