@@ -101,7 +101,8 @@ describe('a correlation id from the inbound webhook to the reply', () => {
     const others = lines.filter((l) => typeof l.correlation_id === 'string');
     expect(new Set(others.map((l) => l.correlation_id))).toEqual(new Set([idA, idB, idC]));
   });
-  it("puts an API request's id on the send job of the message it sends (POST /v1/messages)", async () => {
+
+  it("puts an API request's id on the send job of the message it sends (POST /v1/messages, an agent's reply)", async () => {
     const key = (await f.rt.services.apiKeys.create({ workspaceId: f.workspaceId, name: 'crm', scopes: [...SCOPES], mode: 'live', source: 'cli' })).plaintext;
     await inbound('16505554444', 'Hello'); // opens the 24-hour window
     const requestId = 'crm-send.0001';
@@ -114,8 +115,18 @@ describe('a correlation id from the inbound webhook to the reply', () => {
     expect(res.headers['x-request-id']).toBe(requestId);
     const jobId = `send-${res.body.id as string}`;
     await waitFor('the API send done', () => f.rt.logs.lines().some((l) => l.job_id === jobId && l.msg === 'send job done'), 30_000);
-    const lines = f.rt.logs.lines().filter((l) => l.job_id === jobId || l.jobId === jobId);
-    expect(lines.length).toBeGreaterThan(0);
-    for (const l of lines) expect({ msg: l.msg, correlation_id: l.correlation_id }).toEqual({ msg: l.msg, correlation_id: requestId });
+    const linesOf = (id: string) => f.rt.logs.lines().filter((l) => l.job_id === id || l.jobId === id);
+    expect(linesOf(jobId).length).toBeGreaterThan(0);
+    for (const l of linesOf(jobId)) expect({ msg: l.msg, correlation_id: l.correlation_id }).toEqual({ msg: l.msg, correlation_id: requestId });
+
+    // An agent takes the conversation over and replies: the reply's send job carries that request's id.
+    const [conversation] = await f.rows<{ id: string }>("select conversation_id as id from messages where id = $1", [res.body.id]);
+    const api = (path: string) => request(app()).post(path).set('Authorization', `Bearer ${key}`);
+    await api(`/v1/conversations/${conversation?.id}/takeover`).send({ agent: { id: 'agent_maria', name: 'Maria' } }).expect(200);
+    const replyId = 'console-reply.0001';
+    const reply = await api(`/v1/conversations/${conversation?.id}/reply`).set('X-Request-Id', replyId).send({ type: 'text', text: { body: 'Maria here.' } }).expect(202);
+    const replyJob = `send-${reply.body.id as string}`;
+    await waitFor('the reply sent', () => f.rt.logs.lines().some((l) => l.job_id === replyJob && l.msg === 'send job done'), 30_000);
+    for (const l of linesOf(replyJob)) expect({ msg: l.msg, correlation_id: l.correlation_id }).toEqual({ msg: l.msg, correlation_id: replyId });
   });
 });
