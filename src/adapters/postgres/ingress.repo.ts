@@ -5,7 +5,7 @@ import type { IngressPlan, StatusItem, TemplateItem } from '../../domain/ingress
 import { storeInboundBatch } from './inbound-batch';
 import { MESSAGE_COLUMNS, messageView, type MessageRow } from '../../domain/messages/message-view';
 import { newId } from '../../lib/ids';
-import { withTransaction, type Queryable } from './database';
+import { withPipelinedTransaction, withTransaction, type Queryable } from './database';
 import { insertEvents } from './events.repo';
 
 // Rank of the outbound states; a status only moves forward. failed is terminal, and only a
@@ -129,7 +129,7 @@ const emptyResult = (): PersistResult => ({
 export function createIngressRepo(pool: pg.Pool): IngressRepo {
   return {
     async persist(plans: IngressPlan[], opts: PersistOptions = {}) {
-      return withTransaction(pool, async (db) => {
+      return withPipelinedTransaction(pool, async (db) => {
         const results = plans.map(emptyResult);
         const events: NewEvent[] = [];
         // Inbound messages with their events first (one statement), then everything else.
