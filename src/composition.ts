@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createApiKeysRepo } from './adapters/postgres/api-keys.repo';
 import { createDatabase, type Database } from './adapters/postgres/database';
 import { acquireEmbedded } from './adapters/postgres/embedded-lock';
@@ -134,7 +135,7 @@ export interface Runtime {
   logger: Logger;
   db: Database;
   services: Services & OutboundServices;
-  app: Express | undefined;
+  app: RequestListener | undefined;
   redis: Redis | undefined;
   queues: Queues | undefined;
   workers: Worker[];
@@ -292,7 +293,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         gatewayUrl: config.sandbox.gatewayUrl,
         port: config.port,
         delays: config.sandbox.statusDelaysMs,
-        app: (): Express | undefined => app,
+        app: (): RequestListener | undefined => app,
         serve: opts.http,
         logger,
       })

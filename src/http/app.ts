@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import express, { type Express } from 'express';
 import type { IngressService } from '../domain/ingress/ingress.service';
 import type { ApiKeysService } from '../domain/keys/api-keys.service';
@@ -10,7 +11,8 @@ import { jsonBody } from './middleware/json-body';
 import { requestId } from './middleware/request-id';
 import { httpMetrics, type HttpMetricsRecorder } from './middleware/http-metrics';
 import { metricsRoutes, type MetricsSource } from './routes/metrics.route';
-import { createIngressGuard } from './middleware/ingress-guard';
+import { createIngressGuard, type IngressGuard } from './middleware/ingress-guard';
+import { createWebhookFastPath } from './webhook-fast-path';
 import { apiKeysRoutes } from './routes/api-keys.route';
 import { healthRoutes, type Readiness } from './routes/health.route';
 import { meRoutes } from './routes/me.route';
@@ -77,7 +79,27 @@ export interface AppDeps {
   ingressFailuresPerMinute?: number;
 }
 
-export function createApp(deps: AppDeps): Express {
+/**
+ * The gateway's HTTP handler: Meta's deliveries (POST /webhooks/whatsapp) are served before
+ * express (see webhook-fast-path.ts), everything else by the express app.
+ */
+export function createApp(deps: AppDeps): http.RequestListener {
+  // One guard for both ways a delivery is served (the fast path and express's route).
+  const ingressGuard = createIngressGuard({ limiter: deps.rateLimiter, failuresPerMinute: deps.ingressFailuresPerMinute ?? 0, logger: deps.logger });
+  const app = createExpressApp(deps, ingressGuard);
+  const fastPath = createWebhookFastPath({
+    ingress: deps.ingress,
+    ingressGuard,
+    logger: deps.logger,
+    httpMetrics: deps.httpMetrics,
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+  });
+  return (req, res) => {
+    if (!fastPath(req, res)) app(req, res);
+  };
+}
+
+function createExpressApp(deps: AppDeps, ingressGuard: IngressGuard): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
@@ -87,7 +109,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(accessLog(deps.logger));
   app.use(healthRoutes(deps.readiness));
   if (deps.metricsEndpoint) app.use(metricsRoutes(deps.metricsEndpoint));
-  const ingressGuard = createIngressGuard({ limiter: deps.rateLimiter, failuresPerMinute: deps.ingressFailuresPerMinute ?? 0, logger: deps.logger });
   app.use(whatsappWebhookRoutes({ ingress: deps.ingress, ingressGuard }));
   app.use(consoleRoutes());
   app.use(docsRoutes());

@@ -42,33 +42,37 @@ function fromBodyParser(err: { type?: string; status?: number }): AppError | und
   }
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, next) => {
-    if (res.headersSent) {
-      next(err);
-      return;
+/** The error envelope an error is answered with: its status, headers and body. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: Record<string, unknown> };
+}
+
+/** Renders any error as our envelope; errors that are our fault (5xx, unknown) are logged. */
+export function errorAnswer(err: unknown, requestId: string, logger: Logger): ErrorAnswer {
+  let appError = isAppError(err) ? err : fromBodyParser(err as { type?: string });
+  if (!appError) {
+    const status = (err as { status?: number; statusCode?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      appError = new AppError({ type: 'invalid_request_error', code: 'invalid_request', status, message: 'Invalid request.' });
     }
-    const requestId = requestIdOf(res);
-    let appError = isAppError(err) ? err : fromBodyParser(err as { type?: string });
-    if (!appError) {
-      const status = (err as { status?: number; statusCode?: number }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) {
-        appError = new AppError({ type: 'invalid_request_error', code: 'invalid_request', status, message: 'Invalid request.' });
-      }
-    }
-    if (!appError || appError.status >= 500) {
-      logger.error({ err, request_id: requestId }, 'request failed');
-    }
-    const e =
-      appError ??
-      new AppError({
-        type: 'api_error',
-        code: 'internal_error',
-        status: 500,
-        message: `Something went wrong on our side. Quote request id ${requestId} when you report it.`,
-      });
-    if (e.status === 503) res.setHeader('Retry-After', '5');
-    res.status(e.status).json({
+  }
+  if (!appError || appError.status >= 500) {
+    logger.error({ err, request_id: requestId }, 'request failed');
+  }
+  const e =
+    appError ??
+    new AppError({
+      type: 'api_error',
+      code: 'internal_error',
+      status: 500,
+      message: `Something went wrong on our side. Quote request id ${requestId} when you report it.`,
+    });
+  return {
+    status: e.status,
+    headers: e.status === 503 ? { 'Retry-After': '5' } : {},
+    body: {
       error: {
         type: e.type,
         code: e.code,
@@ -77,7 +81,19 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         ...(e.details ?? {}),
         request_id: requestId,
       },
-    });
+    },
+  };
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const answer = errorAnswer(err, requestIdOf(res), logger);
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.status(answer.status).json(answer.body);
   };
 }
 

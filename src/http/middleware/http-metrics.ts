@@ -19,20 +19,19 @@ export function routeTemplate(req: Request): string {
   return typeof template === 'string' ? `${req.baseUrl}${template}` : 'unmatched';
 }
 
+/** Records one answered request; `started` is process.hrtime.bigint() when it arrived. */
+export function observeRequest(recorder: HttpMetricsRecorder, method: string, route: string, status: number, started: bigint): void {
+  recorder.observe(
+    { method: METHODS.has(method) ? method : 'OTHER', route, status_class: `${Math.floor(status / 100)}xx` },
+    Number(process.hrtime.bigint() - started) / 1e9,
+  );
+}
+
 /** Times every request, from the moment it reaches the app to the last byte of its answer. */
 export function httpMetrics(recorder: HttpMetricsRecorder): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      recorder.observe(
-        {
-          method: METHODS.has(req.method) ? req.method : 'OTHER',
-          route: routeTemplate(req),
-          status_class: `${Math.floor(res.statusCode / 100)}xx`,
-        },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-    });
+    res.on('finish', () => observeRequest(recorder, req.method, routeTemplate(req), res.statusCode, started));
     next();
   };
 }

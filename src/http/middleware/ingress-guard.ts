@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { RateLimiter, RateLimitPolicy } from '../../domain/limits/rate-limiter.port';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
@@ -10,12 +10,31 @@ export const MAX_WEBHOOK_BODY = 3 * 1024 * 1024;
 const VOUCHED_MS = 10 * 60_000;
 const MAX_TRACKED = 10_000;
 
+/** What the guard looks at before the body is read; `source` is worked out only when needed. */
+export interface IngressRequest {
+  source(): string;
+  /** The declared Content-Length (0 when absent). */
+  contentLength: number;
+  signature: string | undefined;
+}
+
+/** A refusal: the error to answer with, and the headers that go with it. */
+export interface IngressRefusal {
+  error: AppError;
+  headers: Record<string, string>;
+}
+
 export interface IngressGuard {
-  /** Runs before the body is read: refuses, unread, what cannot be from Meta. */
+  /** Before the body is read: refuses, unread, what cannot be from Meta. */
+  check(request: IngressRequest): IngressRefusal | undefined;
+  /** The same as express middleware. */
   screen: RequestHandler;
   /** After verification: a bad signature counts against its source, a good one vouches for it. */
-  settle(req: Request, outcome: 'verified' | 'rejected'): void;
+  settle(source: string, outcome: 'verified' | 'rejected'): void;
 }
+
+/** The address a request comes from (X-Forwarded-For parsed under TRUST_PROXY, as req.ip). */
+export const requestSource = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 /**
  * Protects POST /webhooks/whatsapp from floods of unsigned or forged requests without ever
@@ -37,7 +56,6 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
   const penalties = new Map<string, number>();
   /** Source -> last correctly signed delivery (ms). */
   const vouched = new Map<string, number>();
-  const sourceOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
   const isVouched = (source: string) => (vouched.get(source) ?? -Infinity) + VOUCHED_MS > now();
   const track = <V>(map: Map<string, V>, key: string, value: V) => {
     if (map.size >= MAX_TRACKED && !map.has(key)) map.delete(map.keys().next().value as string);
@@ -45,11 +63,8 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
     map.set(key, value);
   };
 
-  function refuse(res: Response, error: AppError): never {
-    // The body is left unread: closing the connection stops the sender from streaming it.
-    res.setHeader('Connection', 'close');
-    throw error;
-  }
+  // The body is left unread: closing the connection stops the sender from streaming it.
+  const refuse = (error: AppError, headers: Record<string, string> = {}): IngressRefusal => ({ error, headers: { ...headers, Connection: 'close' } });
 
   function countFailure(source: string) {
     if (!policy || !deps.limiter || isVouched(source)) return;
@@ -63,35 +78,32 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
     );
   }
 
-  const screen: RequestHandler = (req, res, next) => {
-    // The source (req.ip parses X-Forwarded-For under TRUST_PROXY) is worked out only when some
-    // source is being refused or this request fails the screen.
-    const until = penalties.size > 0 ? penalties.get(sourceOf(req)) : undefined;
+  function check(request: IngressRequest): IngressRefusal | undefined {
+    // The source (X-Forwarded-For under TRUST_PROXY) is worked out only when some source is
+    // being refused or this request fails the check.
+    const until = penalties.size > 0 ? penalties.get(request.source()) : undefined;
     if (until !== undefined) {
-      const source = sourceOf(req);
+      const source = request.source();
       if (until > now() && !isVouched(source)) {
         const retry = Math.max(1, Math.ceil((until - now()) / 1_000));
-        res.setHeader('Retry-After', String(retry));
-        refuse(
-          res,
+        return refuse(
           new AppError({
             type: 'rate_limit_error',
             code: 'rate_limited',
             status: 429,
             message: `Too many deliveries with a bad signature from this address. Retry after ${retry} s.`,
           }),
+          { 'Retry-After': String(retry) },
         );
       }
       penalties.delete(source);
     }
-    const length = Number(req.get('content-length') ?? 0);
-    if (length > MAX_WEBHOOK_BODY) {
-      refuse(res, new AppError({ type: 'invalid_request_error', code: 'payload_too_large', status: 413, message: 'The request body is too large (3 MB at most).' }));
+    if (request.contentLength > MAX_WEBHOOK_BODY) {
+      return refuse(new AppError({ type: 'invalid_request_error', code: 'payload_too_large', status: 413, message: 'The request body is too large (3 MB at most).' }));
     }
-    if (!SIGNATURE.test(req.get('x-hub-signature-256')?.trim() ?? '')) {
-      countFailure(sourceOf(req));
-      refuse(
-        res,
+    if (!SIGNATURE.test(request.signature?.trim() ?? '')) {
+      countFailure(request.source());
+      return refuse(
         new AppError({
           type: 'authentication_error',
           code: 'invalid_signature',
@@ -100,13 +112,18 @@ export function createIngressGuard(deps: { limiter?: RateLimiter; failuresPerMin
         }),
       );
     }
-    next();
-  };
+    return undefined;
+  }
 
   return {
-    screen,
-    settle(req, outcome) {
-      const source = sourceOf(req);
+    check,
+    screen(req, res, next) {
+      const refusal = check({ source: () => requestSource(req), contentLength: Number(req.get('content-length') ?? 0), signature: req.get('x-hub-signature-256') });
+      if (!refusal) return next();
+      for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value);
+      throw refusal.error;
+    },
+    settle(source, outcome) {
       if (outcome === 'verified') {
         track(vouched, source, now());
         penalties.delete(source);

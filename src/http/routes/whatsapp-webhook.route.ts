@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import type { IngressService } from '../../domain/ingress/ingress.service';
 import { AppError, isAppError } from '../../lib/errors';
-import { MAX_WEBHOOK_BODY, type IngressGuard } from '../middleware/ingress-guard';
+import { MAX_WEBHOOK_BODY, requestSource, type IngressGuard } from '../middleware/ingress-guard';
 import { requestIdOf } from '../middleware/request-id';
 
 const CHALLENGE = /^[\x21-\x7e]{1,512}$/;
@@ -17,6 +17,25 @@ export const ingressResultSchema = z
     statuses: z.number().int().meta({ description: 'Status updates applied.' }),
   })
   .meta({ id: 'IngressResult', description: 'The delivery is durable in the database.' });
+
+/**
+ * One delivery, read: verified, stored and its jobs queued by the ingress, the outcome told to
+ * the ingress guard. Throws the AppError to answer with.
+ */
+export async function deliverWebhook(
+  deps: { ingress: IngressService; ingressGuard?: IngressGuard },
+  delivery: { raw: Buffer; signature: string | undefined; requestId: string; source: () => string },
+): Promise<z.output<typeof ingressResultSchema>> {
+  let result;
+  try {
+    result = await deps.ingress.handle(delivery.raw, delivery.signature, { correlationId: delivery.requestId });
+  } catch (e) {
+    if (isAppError(e) && e.code === 'invalid_signature') deps.ingressGuard?.settle(delivery.source(), 'rejected');
+    throw e;
+  }
+  if (result.outcome === 'stored') deps.ingressGuard?.settle(delivery.source(), 'verified');
+  return { received: true, ...result };
+}
 
 /**
  * Meta's webhook: GET is the verification handshake, POST the deliveries. The POST body is kept
@@ -40,19 +59,12 @@ export function whatsappWebhookRoutes(deps: { ingress: IngressService; ingressGu
     });
   });
 
-  const guard = deps.ingressGuard;
-  const screen: express.RequestHandler = guard ? guard.screen : (_req, _res, next) => next();
+  const screen: express.RequestHandler = deps.ingressGuard ? deps.ingressGuard.screen : (_req, _res, next) => next();
+  // Most deliveries never get here: webhook-fast-path.ts serves them before express. This route
+  // serves the rest (a compressed body, which express.raw inflates), the same way.
   router.post('/webhooks/whatsapp', screen, express.raw({ type: () => true, limit: MAX_WEBHOOK_BODY }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let result;
-    try {
-      result = await deps.ingress.handle(raw, req.get('x-hub-signature-256'), { correlationId: requestIdOf(res) });
-    } catch (e) {
-      if (isAppError(e) && e.code === 'invalid_signature') guard?.settle(req, 'rejected');
-      throw e;
-    }
-    if (result.outcome === 'stored') guard?.settle(req, 'verified');
-    const body: z.output<typeof ingressResultSchema> = { received: true, ...result };
+    const body = await deliverWebhook(deps, { raw, signature: req.get('x-hub-signature-256'), requestId: requestIdOf(res), source: () => requestSource(req) });
     res.status(200).json(body);
   });
 
