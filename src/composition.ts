@@ -135,7 +135,10 @@ export interface Runtime {
   logger: Logger;
   db: Database;
   services: Services & OutboundServices;
+  /** The HTTP handler (main.ts serves it; tests call it). */
   app: RequestListener | undefined;
+  /** The express app behind `app`, which serves all but Meta's deliveries (tests walk its routes). */
+  expressApp: Express | undefined;
   redis: Redis | undefined;
   queues: Queues | undefined;
   workers: Worker[];
@@ -462,7 +465,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     logger.warn('GET /metrics is open on the API port: set METRICS_TOKEN, or METRICS_PORT to serve it on an internal port');
   }
 
-  const app = opts.http
+  const httpApp = opts.http
     ? createApp({
         logger,
         httpMetrics: metrics.httpRequestDuration,
@@ -497,6 +500,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         ingressFailuresPerMinute: config.ingressFailuresPerMinute,
       })
     : undefined;
+  const app = httpApp?.handler;
 
   const workers: Worker[] = [];
   if (opts.workers) {
@@ -524,6 +528,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     db: database,
     services: { ...services, outbound, templates, knowledge, agent, query, conversations, webhooks },
     app,
+    expressApp: httpApp?.express,
     redis,
     queues,
     workers,

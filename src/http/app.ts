@@ -79,11 +79,17 @@ export interface AppDeps {
   ingressFailuresPerMinute?: number;
 }
 
+/** The gateway's HTTP handler, and the express app behind it (for tests that walk its routes). */
+export interface HttpApp {
+  handler: http.RequestListener;
+  express: Express;
+}
+
 /**
  * The gateway's HTTP handler: Meta's deliveries (POST /webhooks/whatsapp) are served before
  * express (see webhook-fast-path.ts), everything else by the express app.
  */
-export function createApp(deps: AppDeps): http.RequestListener {
+export function createApp(deps: AppDeps): HttpApp {
   // One guard for both ways a delivery is served (the fast path and express's route).
   const ingressGuard = createIngressGuard({ limiter: deps.rateLimiter, failuresPerMinute: deps.ingressFailuresPerMinute ?? 0, logger: deps.logger });
   const app = createExpressApp(deps, ingressGuard);
@@ -94,9 +100,10 @@ export function createApp(deps: AppDeps): http.RequestListener {
     httpMetrics: deps.httpMetrics,
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
   });
-  return (req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     if (!fastPath(req, res)) app(req, res);
   };
+  return { handler, express: app };
 }
 
 function createExpressApp(deps: AppDeps, ingressGuard: IngressGuard): Express {

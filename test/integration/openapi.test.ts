@@ -127,7 +127,7 @@ describe('OpenAPI document', () => {
   });
 
   it('documents every route the app registers, and only those', () => {
-    const routes = expressRoutes(app() as unknown as Parameters<typeof expressRoutes>[0]);
+    const routes = expressRoutes(f.rt.expressApp as unknown as Parameters<typeof expressRoutes>[0]);
     const registered = new Set(routes.map((r) => `${r.method} ${r.path}`));
     // The walk itself works: it sees routes of the top-level app, of route files and of the API router.
     for (const known of ['GET /healthz', 'POST /webhooks/whatsapp', 'POST /v1/messages', 'GET /v1/conversations/{id}/stream', 'GET /docs']) expect(registered.has(known)).toBe(true);
