@@ -88,6 +88,24 @@ describe('withPipelinedTransaction', () => {
     ]);
   });
 
+  it('applies setLocal to its own transaction only, in the same round trip', async () => {
+    const inside = await withPipelinedTransaction(
+      db.pool,
+      async (q) => {
+        const first = await q.query<{ mode: string }>('insert into pipelined (id) values ($1) returning current_setting($2) as mode', [1, 'plan_cache_mode']);
+        const later = await q.query<{ mode: string }>("select current_setting('plan_cache_mode') as mode");
+        return [first.rows[0]?.mode, later.rows[0]?.mode];
+      },
+      { setLocal: { plan_cache_mode: 'force_generic_plan' } },
+    );
+    expect(inside).toEqual(['force_generic_plan', 'force_generic_plan']);
+    // begin + set + insert, select, commit.
+    expect(roundTrips).toBe(3);
+    // The pool's connections are back to the server's setting.
+    for (let i = 0; i < 3; i++) expect((await db.pool.query<{ mode: string }>("select current_setting('plan_cache_mode') as mode")).rows[0]?.mode).toBe('auto');
+    await expect(withPipelinedTransaction(db.pool, async () => 1, { setLocal: { 'plan_cache_mode; drop table pipelined': 'auto' } })).rejects.toThrow('not a setting');
+  });
+
   it('a transaction that sends no statement sends nothing', async () => {
     await expect(withPipelinedTransaction(db.pool, async () => 'nothing to do')).resolves.toBe('nothing to do');
     expect(roundTrips).toBe(0);

@@ -75,48 +75,71 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 }
 
 /**
- * A query sent together with the BEGIN that opens its transaction: one round trip instead of two.
- * Both go in one extended-protocol pipeline (Parse/Bind/Execute of BEGIN, then the query's own
- * messages, then a single Sync). The server runs BEGIN, then the query inside the transaction it
- * opened; the Sync leaves that transaction open (it ends implicit transactions only). If either
- * fails, the server skips to the Sync and the promise rejects: the caller rolls back.
+ * A query sent together with the BEGIN that opens its transaction (and any SET LOCAL after it):
+ * one round trip instead of two or more. All go in one extended-protocol pipeline (Parse/Bind/
+ * Execute of each, then the query's own messages, then a single Sync). The server runs BEGIN,
+ * then the rest inside the transaction it opened; the Sync leaves that transaction open (it ends
+ * implicit transactions only). If any fails, the server skips to the Sync and the promise
+ * rejects: the caller rolls back.
  */
 class BeginThenQuery extends pg.Query {
+  constructor(
+    config: pg.QueryConfig,
+    private readonly before: string[],
+    callback: (err: Error | undefined, results: unknown) => void,
+  ) {
+    super(config, callback as never);
+  }
+
   // node-postgres's Query sends its Parse/Bind/Describe/Execute/Sync from prepare() (untyped).
   prepare(connection: { parse(q: { text: string }): void; bind(c: object): void; execute(c: object): void }): void {
-    connection.parse({ text: 'begin' });
-    connection.bind({});
-    connection.execute({});
+    for (const text of this.before) {
+      connection.parse({ text });
+      connection.bind({});
+      connection.execute({});
+    }
     (pg.Query.prototype as unknown as { prepare(c: unknown): void }).prepare.call(this, connection);
   }
 }
 
-function beginWith<R extends pg.QueryResultRow>(client: pg.PoolClient, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+function beginWith<R extends pg.QueryResultRow>(client: pg.PoolClient, config: pg.QueryConfig, before: string[]): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => {
     // Always prepared (extended protocol), even without values: the pipeline needs it.
-    const query = new BeginThenQuery({ ...config, queryMode: 'extended' } as pg.QueryConfig, (err, results) => {
+    const query = new BeginThenQuery({ ...config, queryMode: 'extended' } as pg.QueryConfig, before, (err, results) => {
       if (err) return reject(err);
-      // Two results: BEGIN's, then the query's.
-      const all = results as unknown as pg.QueryResult<R>[];
+      // One result per statement sent: the query's is the last.
+      const all = results as pg.QueryResult<R>[];
       resolve(all[all.length - 1] as pg.QueryResult<R>);
     });
     void client.query(query);
   });
 }
 
+const SETTING = /^[a-z_]+$/;
+
 /**
  * withTransaction without a round trip of its own for BEGIN: it goes with the transaction's first
  * statement (see BeginThenQuery). For transactions whose latency counts, like the ingress's
  * group commit, where every round trip waits its turn on a busy event loop. A transaction that
- * sends no statement sends nothing at all.
+ * sends no statement sends nothing at all. `setLocal`: settings for this transaction only
+ * (SET LOCAL, sent in the same pipeline); names and values are identifiers, not user input.
  */
-export async function withPipelinedTransaction<T>(pool: pg.Pool, fn: (db: Queryable) => Promise<T>): Promise<T> {
+export async function withPipelinedTransaction<T>(
+  pool: pg.Pool,
+  fn: (db: Queryable) => Promise<T>,
+  opts: { setLocal?: Record<string, string> } = {},
+): Promise<T> {
+  const before = ['begin'];
+  for (const [name, value] of Object.entries(opts.setLocal ?? {})) {
+    if (!SETTING.test(name) || !SETTING.test(value)) throw new Error(`not a setting: ${name} = ${value}`);
+    before.push(`set local ${name} = ${value}`);
+  }
   const client = await pool.connect();
   let begun = false;
   const query = (config: string | pg.QueryConfig, values?: unknown[]) => {
     if (begun) return client.query(config as pg.QueryConfig, values);
     begun = true;
-    return beginWith(client, typeof config === 'string' ? { text: config, values } : values ? { ...config, values } : config);
+    return beginWith(client, typeof config === 'string' ? { text: config, values } : values ? { ...config, values } : config, before);
   };
   const db = { query } as unknown as Queryable;
   try {
