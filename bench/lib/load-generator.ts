@@ -127,10 +127,12 @@ async function main() {
   const latencies: number[] = [];
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
+  let answered = 0;
   const t0 = Date.now();
   const warmEnd = t0 + job.warmupMs;
   const end = warmEnd + job.durationMs;
   const onAnswer = (wamid: string, status: number, ms: number) => {
+    answered++;
     if (status === 200) acknowledged.push(wamid);
     if (Date.now() < warmEnd) return;
     latencies.push(ms);
@@ -142,7 +144,7 @@ async function main() {
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   const cpu = process.cpuUsage();
   process.stdout.write(
-    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
   );
 }
 

@@ -44,3 +44,37 @@ export function machineCpuMs(): { busy: number; total: number; steal: number } |
   const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
   return { busy: ms(busy), total: ms(busy + (idle ?? 0) + (iowait ?? 0)), steal: ms(steal ?? 0) };
 }
+
+/**
+ * Per thread of a process and its descendants: time on a CPU and time runnable but waiting for
+ * one (ms, from /proc/<pid>/task/<tid>/schedstat; empty where that is not available). The wait
+ * shows a process that had work but no core to do it on.
+ */
+export function threadSchedMs(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  const visit = (p: number) => {
+    try {
+      for (const tid of fs.readdirSync(`/proc/${p}/task`)) {
+        const [run, wait] = fs.readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number) as [number, number];
+        out.set(`${p}/${tid}`, { run: run / 1e6, wait: wait / 1e6 });
+        const children = fs.readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        for (const c of children ? children.split(' ') : []) visit(Number(c));
+      }
+    } catch {
+      // Not Linux, or the process ended while we looked.
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** The thread that ran most between two threadSchedMs() readings (a node process's main thread). */
+export function busiestThread(before: Map<string, { run: number; wait: number }>, after: Map<string, { run: number; wait: number }>) {
+  let best: { run: number; wait: number } | undefined;
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    const d = { run: a.run - b.run, wait: a.wait - b.wait };
+    if (!best || d.run > best.run) best = d;
+  }
+  return best;
+}

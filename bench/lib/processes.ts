@@ -47,6 +47,10 @@ export interface LoadResult {
   p99: number;
   statuses: Record<string, number>;
   acknowledged: string[];
+  /** Answers of the whole run, warm-up included (`requests` counts the measured part only). */
+  answered: number;
+  /** The load generator's own CPU time over the whole run, ms. */
+  cpuMs: number;
 }
 
 export function runLoad(job: Record<string, unknown>): Promise<LoadResult> {
