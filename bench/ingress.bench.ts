@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createDatabase } from '../src/adapters/postgres/database';
-import { busiestThread, machineCpuMs, threadSchedMs, treeCpuMs } from './lib/process-cpu';
+import { busiestThread, threadSchedMs, treeCpuMs } from './lib/process-cpu';
 import { runLoad, startGateway, startServer, stop, ROOT, type LoadResult } from './lib/processes';
 import { withServerDatabase } from './lib/server-database';
 
@@ -59,13 +59,9 @@ async function withCpuReport(
   const db0 = probes.databasePids ? cpuOf(await probes.databasePids()) : undefined;
   const server0 = treeCpuMs(serverPid);
   const redis0 = probes.redisPid ? treeCpuMs(probes.redisPid) : undefined;
-  const machine0 = machineCpuMs();
   const sched0 = threadSchedMs(serverPid);
-  const started = performance.now();
   const result = await load();
-  const wallMs = performance.now() - started;
   const sched1 = threadSchedMs(serverPid);
-  const machine1 = machineCpuMs();
   const redis1 = probes.redisPid ? treeCpuMs(probes.redisPid) : undefined;
   const server1 = treeCpuMs(serverPid);
   // Backends opened during the run count whole; those open before count from then.
@@ -86,8 +82,9 @@ async function withCpuReport(
       database,
       redis: per(redis0, redis1),
       load: result.cpuMs / n,
-      busy: machine0 && machine1 ? (machine1.busy - machine0.busy) / (machine1.total - machine0.total) : undefined,
-      thread: thread && { run: thread.run / wallMs, wait: thread.wait / wallMs },
+      // Over the load generator's own run: its start-up (tsx) is neither load nor idle time.
+      busy: result.machineBusy,
+      thread: thread && { run: thread.run / result.runMs, wait: thread.wait / result.runMs },
     },
   };
 }

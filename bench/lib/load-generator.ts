@@ -10,6 +10,7 @@
 // request); only the signature is computed per request.
 import { createHmac } from 'node:crypto';
 import net from 'node:net';
+import { machineCpuMs } from './process-cpu';
 
 interface Job {
   url: string;
@@ -128,6 +129,7 @@ async function main() {
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
   let answered = 0;
+  const machine0 = machineCpuMs();
   const t0 = Date.now();
   const warmEnd = t0 + job.warmupMs;
   const end = warmEnd + job.durationMs;
@@ -140,11 +142,14 @@ async function main() {
   };
   await Promise.all(Array.from({ length: job.connections }, () => connection(end, onAnswer)));
   const measuredMs = Date.now() - warmEnd;
+  const runMs = Date.now() - t0;
+  const machine1 = machineCpuMs();
+  const machineBusy = machine0 && machine1 ? (machine1.busy - machine0.busy) / (machine1.total - machine0.total) : undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   const cpu = process.cpuUsage();
   process.stdout.write(
-    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, runMs, machineBusy, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
   );
 }
 

@@ -8,28 +8,39 @@ import fs from 'node:fs';
  */
 let ticksPerSecond: number | undefined;
 
-export function treeCpuMs(pid: number): number | undefined {
-  if (!fs.existsSync(`/proc/${pid}/stat`)) return undefined;
-  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  let ticks = 0;
+/** A process and its descendants (pids), read from /proc; empty where that is not available. */
+function processTree(pid: number): number[] {
   const seen = new Set<number>();
   const visit = (p: number) => {
     if (seen.has(p)) return;
     seen.add(p);
     try {
-      // Fields after the command (which may hold spaces) start after the last ')'.
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
       for (const tid of fs.readdirSync(`/proc/${p}/task`)) {
         const children = fs.readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
         for (const c of children ? children.split(' ') : []) visit(Number(c));
       }
     } catch {
-      // The process ended while we looked.
+      // Not Linux, or the process ended while we looked.
     }
   };
   visit(pid);
+  return [...seen];
+}
+
+export function treeCpuMs(pid: number): number | undefined {
+  if (!fs.existsSync(`/proc/${pid}/stat`)) return undefined;
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
   return (ticks / ticksPerSecond) * 1000;
 }
 
@@ -52,19 +63,16 @@ export function machineCpuMs(): { busy: number; total: number; steal: number } |
  */
 export function threadSchedMs(pid: number): Map<string, { run: number; wait: number }> {
   const out = new Map<string, { run: number; wait: number }>();
-  const visit = (p: number) => {
+  for (const p of processTree(pid)) {
     try {
       for (const tid of fs.readdirSync(`/proc/${p}/task`)) {
         const [run, wait] = fs.readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number) as [number, number];
         out.set(`${p}/${tid}`, { run: run / 1e6, wait: wait / 1e6 });
-        const children = fs.readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
-        for (const c of children ? children.split(' ') : []) visit(Number(c));
       }
     } catch {
-      // Not Linux, or the process ended while we looked.
+      // The process ended while we looked.
     }
-  };
-  visit(pid);
+  }
   return out;
 }
 

@@ -49,6 +49,9 @@ export interface LoadResult {
   acknowledged: string[];
   /** Answers of the whole run, warm-up included (`requests` counts the measured part only). */
   answered: number;
+  /** How long it sent requests (warm-up included), ms, and the machine's busy share meanwhile. */
+  runMs: number;
+  machineBusy?: number;
   /** The load generator's own CPU time over the whole run, ms. */
   cpuMs: number;
 }
