@@ -248,8 +248,9 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       schedulers,
       logger,
       readReceipts: config.readReceipts,
-      // A server overlaps the commits of a few groups; the embedded database has one connection.
-      commitConcurrency: database.kind === 'postgres' ? Math.max(1, Math.min(4, config.databasePoolMax - 2)) : 1,
+      // A server overlaps the commits of a few groups. The embedded database has one connection,
+      // but a group can commit there while the one before enqueues its jobs in Redis.
+      commitConcurrency: database.kind === 'postgres' ? Math.max(1, Math.min(4, config.databasePoolMax - 2)) : 2,
     }),
   };
 

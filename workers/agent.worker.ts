@@ -2,7 +2,7 @@ import { DelayedError, type Worker } from 'bullmq';
 import { createWorker, type WorkerDeps } from '../src/adapters/queue/queues';
 import { ConversationBusyError, LookAgainError, type AgentService } from '../src/domain/agent/agent.service';
 
-/** A job whose message never became visible (its transaction rolled back) stops looking after this. */
+/** A job whose message never became visible (queued before a commit that then failed) stops looking after this. */
 export const LOOK_AGAIN_FOR_MS = 30_000;
 
 /**

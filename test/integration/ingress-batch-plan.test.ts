@@ -24,7 +24,7 @@ describe('the ingress statement plan', () => {
     try {
       await session.query('set plan_cache_mode = force_generic_plan');
       await session.query(`prepare ingress_probe as ${INGRESS_BATCH_SQL}`);
-      const plan = (await session.query<{ 'QUERY PLAN': string }>(`explain execute ingress_probe(${Array(30).fill('null').join(', ')})`)).rows
+      const plan = (await session.query<{ 'QUERY PLAN': string }>(`explain execute ingress_probe(${Array(34).fill('null').join(', ')})`)).rows
         .map((r) => r['QUERY PLAN'])
         .join('\n');
       expect(plan).toContain('Insert on messages');

@@ -36,6 +36,19 @@ describe('ingress durability: never loses, never duplicates', () => {
     expect(events.filter((e) => e.type === 'message.received')).toHaveLength(1);
   });
 
+  it("a process stopped between its commit and its enqueue: Meta's retry queues the job", async () => {
+    const body = metaSerialize(textPayload({ wamid: uniqueWamid() }));
+    const sig = sign(body, APP_SECRET);
+    // The first attempt commits, then its job is lost before Meta hears back (as if the process
+    // had died right after the commit); Meta, without an answer, sends the delivery again.
+    expect((await postWebhook(app, body, sig)).status).toBe(200);
+    await f.agentQueue.obliterate({ force: true });
+    expect(await f.agentJobs()).toBe(0);
+    expect((await postWebhook(app, body, sig)).status).toBe(200);
+    expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: false })]);
+    expect(await f.agentJobs()).toBe(1);
+  });
+
   it('a burst from one customer is one pending agent job for the conversation', async () => {
     for (let i = 0; i < 3; i++) await postSigned(app, textPayload({ body: `part ${i}` }), APP_SECRET).expect(200);
     expect(await messages()).toHaveLength(3);
@@ -118,31 +131,30 @@ describe('ingress durability: never loses, never duplicates', () => {
     expect(await f.agentJobs()).toBe(1);
   });
 
-  it('a failure in the middle of the transaction rolls the whole delivery back', async () => {
+  it('a failure at the commit rolls the whole delivery back and queues no job', async () => {
     const a = uniqueWamid();
     const payload = textPayload({ wamid: a }) as { entry: { changes: { value: { messages: Record<string, unknown>[] } }[] }[] };
     const msgs = payload.entry[0]?.changes[0]?.value.messages as Record<string, unknown>[];
     msgs.push({ ...msgs[0], id: uniqueWamid(), timestamp: String(Number(msgs[0]?.timestamp) + 1) });
+    // Every row of the delivery is written (one statement), then the COMMIT fails: a deferred
+    // trigger raises there, as a server that fails to commit would.
     const pool = f.rt.db.pool;
-    const connect = pool.connect.bind(pool);
-    let statements = 0;
-    pool.connect = (async () => {
-      const client = await connect();
-      const query = client.query.bind(client);
-      client.query = ((...args: Parameters<typeof client.query>) => {
-        statements++;
-        // Fail after every row of the delivery is written (one statement), at the commit.
-        if (args[0] === 'commit') return Promise.reject(new Error('server closed the connection unexpectedly'));
-        return query(...args);
-      }) as typeof client.query;
-      return client;
-    }) as typeof pool.connect;
+    // A sequence counts the rows the trigger saw: nextval is not rolled back with the rest.
+    await pool.query('create sequence commit_attempts');
+    await pool.query(`create function fail_at_commit() returns trigger language plpgsql as $$
+      begin perform nextval('commit_attempts'); raise exception 'the commit failed'; end $$`);
+    await pool.query('create constraint trigger fail_at_commit after insert on messages deferrable initially deferred for each row execute function fail_at_commit()');
     try {
       expect((await postSigned(app, payload, APP_SECRET)).status).toBe(503);
     } finally {
-      pool.connect = connect;
+      await pool.query('drop trigger fail_at_commit on messages');
     }
-    expect(statements).toBeGreaterThanOrEqual(3);
+    // The statement ran (its rows reached the trigger, at the commit) and nothing of it stayed.
+    expect((await f.rows<{ called: boolean }>('select is_called as called from commit_attempts'))[0]?.called).toBe(true);
+    await pool.query('drop function fail_at_commit');
+    await pool.query('drop sequence commit_attempts');
+    // Jobs are queued after the commit: none for messages that were never stored.
+    expect(await f.agentJobs()).toBe(0);
     expect(await messages()).toHaveLength(0);
     expect(await f.rows('select * from contacts')).toHaveLength(0);
     expect(await f.rows('select * from events')).toHaveLength(0);

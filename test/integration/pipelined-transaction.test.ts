@@ -2,8 +2,9 @@ import type pg from 'pg';
 import { withPipelinedTransaction, withTransaction } from '../../src/adapters/postgres/database';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
-// withPipelinedTransaction sends BEGIN with the transaction's first statement: one round trip
-// fewer than withTransaction, and the same transaction. Runs on PGlite and, in CI, on Postgres.
+// withPipelinedTransaction sends BEGIN with the transaction's first statement, and COMMIT with its
+// last one when asked (commitWith): up to two round trips fewer than withTransaction, and the same
+// transaction. Runs on PGlite and, in CI, on Postgres.
 describe('withPipelinedTransaction', () => {
   let db: TestDatabase;
   /** Round trips: every query, whatever its messages, ends with one ReadyForQuery. */
@@ -109,5 +110,87 @@ describe('withPipelinedTransaction', () => {
   it('a transaction that sends no statement sends nothing', async () => {
     await expect(withPipelinedTransaction(db.pool, async () => 'nothing to do')).resolves.toBe('nothing to do');
     expect(roundTrips).toBe(0);
+  });
+
+  describe('commitWith', () => {
+    it('runs the last statement and the COMMIT in the same round trip', async () => {
+      const txids = await withPipelinedTransaction(db.pool, async (tx) => {
+        const first = await tx.query<{ x: string }>('insert into pipelined (id, note) values ($1, $2) returning txid_current()::text as x', [1, 'a']);
+        const last = await tx.commitWith<{ x: string; n: number }>({
+          text: 'insert into pipelined (id, note) values ($1, $2) returning txid_current()::text as x, (select count(*)::int from pipelined) as n',
+          values: [2, 'b'],
+        });
+        return [first.rows[0]?.x, last.rows[0]?.x, last.rows[0]?.n];
+      });
+      // One transaction, which saw its own first row; committed without a round trip of its own.
+      expect(txids[0]).toBeDefined();
+      expect(txids[1]).toBe(txids[0]);
+      expect(txids[2]).toBe(1);
+      // begin + insert, insert + commit.
+      expect(roundTrips).toBe(2);
+      expect((await rows()).map((r) => r.id)).toEqual([1, 2]);
+    });
+
+    it('is the whole transaction in one round trip when it is the only statement', async () => {
+      const result = await withPipelinedTransaction(
+        db.pool,
+        async (tx) => tx.commitWith<{ mode: string }>({ text: 'insert into pipelined (id, note) values ($1, $2) returning current_setting($3) as mode', values: [1, 'a', 'plan_cache_mode'] }),
+        { setLocal: { plan_cache_mode: 'force_generic_plan' } },
+      );
+      expect(result.rows).toEqual([{ mode: 'force_generic_plan' }]);
+      expect(roundTrips).toBe(1);
+      expect(await rows()).toEqual([{ id: 1, note: 'a' }]);
+      // Committed: the connection is outside any transaction, with the server's setting back.
+      expect((await db.pool.query<{ mode: string }>("select current_setting('plan_cache_mode') as mode")).rows[0]?.mode).toBe('auto');
+    });
+
+    it('a last statement that fails commits nothing of the transaction', async () => {
+      await db.pool.query("insert into pipelined (id, note) values (9, 'kept')");
+      await expect(
+        withPipelinedTransaction(db.pool, async (tx) => {
+          await tx.query('insert into pipelined (id, note) values ($1, $2)', [1, 'a']);
+          await tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [9, 'duplicate'] });
+        }),
+      ).rejects.toMatchObject({ code: '23505' });
+      for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+      expect(await rows()).toEqual([{ id: 9, note: 'kept' }]);
+    });
+
+    it('a failing COMMIT (a deferred check) rolls everything back', async () => {
+      await db.pool.query('alter table pipelined add constraint note_unique unique (note) deferrable initially deferred');
+      try {
+        await expect(
+          withPipelinedTransaction(db.pool, async (tx) => {
+            await tx.query('insert into pipelined (id, note) values ($1, $2)', [1, 'same']);
+            await tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [2, 'same'] });
+          }),
+        ).rejects.toMatchObject({ code: '23505' });
+        for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+        expect(await rows()).toEqual([]);
+      } finally {
+        await db.pool.query('alter table pipelined drop constraint note_unique');
+      }
+    });
+
+    it('values that cannot be sent fail before anything runs', async () => {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      await expect(
+        withPipelinedTransaction(db.pool, async (tx) => tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [1, circular] })),
+      ).rejects.toThrow();
+      for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+      expect(await rows()).toEqual([]);
+    });
+
+    it('refuses statements after it', async () => {
+      await expect(
+        withPipelinedTransaction(db.pool, async (tx) => {
+          await tx.commitWith({ text: 'insert into pipelined (id) values ($1)', values: [1] });
+          await tx.query('insert into pipelined (id) values (2)');
+        }),
+      ).rejects.toThrow('committed with its last statement');
+      // What it committed stays.
+      expect((await rows()).map((r) => r.id)).toEqual([1]);
+    });
   });
 });

@@ -74,42 +74,78 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
+/** The messages of an extended-protocol pipeline that node-postgres's Query.prepare sends (untyped). */
+interface PipelineConnection {
+  parsedStatements: Record<string, unknown>;
+  submittedNamedStatements: Record<string, unknown>;
+  parse(q: { text: string; name?: string; types?: unknown }): void;
+  bind(c: object): void;
+  describe(c: object): void;
+  execute(c: object): void;
+  close(c: object): void;
+  flush(): void;
+  sync(): void;
+}
+
 /**
- * A query sent together with the BEGIN that opens its transaction (and any SET LOCAL after it):
- * one round trip instead of two or more. All go in one extended-protocol pipeline (Parse/Bind/
- * Execute of each, then the query's own messages, then a single Sync). The server runs BEGIN,
- * then the rest inside the transaction it opened; the Sync leaves that transaction open (it ends
- * implicit transactions only). If any fails, the server skips to the Sync and the promise
- * rejects: the caller rolls back.
+ * A query sent in one round trip with statements before it (the BEGIN that opens its transaction,
+ * any SET LOCAL) and after it (the COMMIT that ends it). All go in one extended-protocol pipeline:
+ * Parse/Bind/Execute of each, the query's own messages in between, then a single Sync. The server
+ * runs them in order inside the transaction the BEGIN opened; the Sync leaves an open transaction
+ * open (it ends implicit transactions only). If any fails, the server skips the rest up to the
+ * Sync (so a COMMIT after a failed statement never runs) and the promise rejects: the caller
+ * rolls back.
  */
-class BeginThenQuery extends pg.Query {
+class PipelinedQuery extends pg.Query {
   constructor(
     config: pg.QueryConfig,
     private readonly before: string[],
+    private readonly after: string[],
     callback: (err: Error | undefined, results: unknown) => void,
   ) {
     super(config, callback as never);
   }
 
-  // node-postgres's Query sends its Parse/Bind/Describe/Execute/Sync from prepare() (untyped).
-  prepare(connection: { parse(q: { text: string }): void; bind(c: object): void; execute(c: object): void }): void {
-    for (const text of this.before) {
+  prepare(connection: PipelineConnection): void {
+    const run = (text: string) => {
       connection.parse({ text });
       connection.bind({});
       connection.execute({});
-    }
-    (pg.Query.prototype as unknown as { prepare(c: unknown): void }).prepare.call(this, connection);
+    };
+    this.before.forEach(run);
+    // Query.prepare ends with the Sync; the statements after go just before it. If the query's
+    // values cannot be bound it never executes, and nothing after it is sent either.
+    let executed = false;
+    const { after } = this;
+    const pipeline: PipelineConnection = {
+      parsedStatements: connection.parsedStatements,
+      submittedNamedStatements: connection.submittedNamedStatements,
+      parse: (q) => connection.parse(q),
+      bind: (c) => connection.bind(c),
+      describe: (c) => connection.describe(c),
+      execute: (c) => {
+        executed = true;
+        connection.execute(c);
+      },
+      close: (c) => connection.close(c),
+      flush: () => connection.flush(),
+      sync: () => {
+        if (executed) after.forEach(run);
+        connection.sync();
+      },
+    };
+    (pg.Query.prototype as unknown as { prepare(c: unknown): void }).prepare.call(this, pipeline);
   }
 }
 
-function beginWith<R extends pg.QueryResultRow>(client: pg.PoolClient, config: pg.QueryConfig, before: string[]): Promise<pg.QueryResult<R>> {
+function pipelined<R extends pg.QueryResultRow>(client: pg.PoolClient, config: pg.QueryConfig, before: string[], after: string[]): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => {
     // Always prepared (extended protocol), even without values: the pipeline needs it.
-    const query = new BeginThenQuery({ ...config, queryMode: 'extended' } as pg.QueryConfig, before, (err, results) => {
+    const query = new PipelinedQuery({ ...config, queryMode: 'extended' } as pg.QueryConfig, before, after, (err, results) => {
       if (err) return reject(err);
-      // One result per statement sent: the query's is the last.
-      const all = results as pg.QueryResult<R>[];
-      resolve(all[all.length - 1] as pg.QueryResult<R>);
+      // One result per statement sent (an array only when there were several).
+      const all = (Array.isArray(results) ? results : [results]) as pg.QueryResult<R>[];
+      resolve(all[before.length] as pg.QueryResult<R>);
     });
     void client.query(query);
   });
@@ -117,16 +153,30 @@ function beginWith<R extends pg.QueryResultRow>(client: pg.PoolClient, config: p
 
 const SETTING = /^[a-z_]+$/;
 
+/** What withPipelinedTransaction's callback works with. */
+export interface PipelinedTransaction {
+  /** Runs a statement in the transaction (the first one goes with the BEGIN). */
+  query: Queryable['query'];
+  /**
+   * Runs the transaction's last statement and the COMMIT in one round trip; resolves with the
+   * statement's result once both ran. Nothing may be sent in the transaction afterwards, and
+   * what it stored stays stored even if the callback then throws.
+   */
+  commitWith<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
 /**
- * withTransaction without a round trip of its own for BEGIN: it goes with the transaction's first
- * statement (see BeginThenQuery). For transactions whose latency counts, like the ingress's
- * group commit, where every round trip waits its turn on a busy event loop. A transaction that
- * sends no statement sends nothing at all. `setLocal`: settings for this transaction only
- * (SET LOCAL, sent in the same pipeline); names and values are identifiers, not user input.
+ * withTransaction without round trips of its own: the BEGIN goes with the transaction's first
+ * statement, and the COMMIT with its last when the callback sends that one through `commitWith`
+ * (see PipelinedQuery). A transaction of one statement is then one round trip. For transactions
+ * whose latency counts, like the ingress's group commit, where every round trip waits its turn on
+ * a busy event loop. A transaction that sends no statement sends nothing at all. `setLocal`:
+ * settings for this transaction only (SET LOCAL, sent in the same pipeline); names and values are
+ * identifiers, not user input.
  */
 export async function withPipelinedTransaction<T>(
   pool: pg.Pool,
-  fn: (db: Queryable) => Promise<T>,
+  fn: (tx: PipelinedTransaction) => Promise<T>,
   opts: { setLocal?: Record<string, string> } = {},
 ): Promise<T> {
   const before = ['begin'];
@@ -135,19 +185,26 @@ export async function withPipelinedTransaction<T>(
     before.push(`set local ${name} = ${value}`);
   }
   const client = await pool.connect();
-  let begun = false;
-  const query = (config: string | pg.QueryConfig, values?: unknown[]) => {
-    if (begun) return client.query(config as pg.QueryConfig, values);
-    begun = true;
-    return beginWith(client, typeof config === 'string' ? { text: config, values } : values ? { ...config, values } : config, before);
+  let state = 'idle' as 'idle' | 'begun' | 'committing';
+  const send = (config: pg.QueryConfig, commit: boolean) => {
+    if (state === 'committing') return Promise.reject(new Error('the transaction was committed with its last statement'));
+    const opening = state === 'idle';
+    state = commit ? 'committing' : 'begun';
+    if (!opening && !commit) return client.query(config);
+    return pipelined(client, config, opening ? before : [], commit ? ['commit'] : []);
   };
-  const db = { query } as unknown as Queryable;
+  const tx: PipelinedTransaction = {
+    query: ((config: string | pg.QueryConfig, values?: unknown[]) =>
+      send(typeof config === 'string' ? { text: config, values } : values ? { ...config, values } : config, false)) as Queryable['query'],
+    commitWith: (config) => send(config, true),
+  };
   try {
-    const result = await fn(db);
-    if (begun) await client.query('commit');
+    const result = await fn(tx);
+    if (state === 'begun') await client.query('commit');
     return result;
   } catch (e) {
-    if (begun) await client.query('rollback').catch(() => undefined);
+    // Also after a failed commitWith: its COMMIT did not run, or failed and ended the transaction.
+    if (state !== 'idle') await client.query('rollback').catch(() => undefined);
     throw e;
   } finally {
     client.release();

@@ -1,19 +1,19 @@
+import type pg from 'pg';
 import type { PersistResult } from '../../domain/ingress/ingress.port';
 import { isMediaType } from '../../domain/ingress/normalize';
 import type { InboundItem } from '../../domain/ingress/plan';
 import { messageView, type MessageRow } from '../../domain/messages/message-view';
 import { newId } from '../../lib/ids';
-import type { Queryable } from './database';
 
 /**
  * Stores the inbound messages of many webhook deliveries with one statement, whatever their
- * number: contacts, conversations (with their windows), messages and their outbox events are
- * data-modifying steps of one query (a CTE), each step joining the rows the previous one returned.
- * That is what lets the ingress commit a group of concurrent deliveries in one transaction of
- * two round trips (this statement with the BEGIN before it, see withPipelinedTransaction; then
- * the commit): on a machine where every round trip to the database wakes another process, round
- * trips per group were the largest cost of the ingress (the four statements this used to be took
- * ~0.4 ms of database CPU each, whatever the group's size).
+ * number: contacts, conversations (with their windows), messages, their media and their outbox
+ * events are data-modifying steps of one query (a CTE), each step joining the rows the previous
+ * one returned. That is what lets the ingress commit a group of concurrent deliveries in one
+ * round trip (this statement between the BEGIN and the COMMIT, see withPipelinedTransaction): on
+ * a machine where every round trip to the database wakes another process, round trips per group
+ * were the largest cost of the ingress (the four statements this used to be took ~0.4 ms of
+ * database CPU each, whatever the group's size).
  * It is a named statement, planned once per connection.
  *
  * `results[i]` is the result of delivery i; `items` carry the index of their delivery.
@@ -30,12 +30,17 @@ export interface BatchOutcome {
   redriven: string[];
 }
 
+/** How the statement is sent: as one of its transaction's, or with its COMMIT. */
+export type RunStatement = <R extends pg.QueryResultRow>(config: pg.QueryConfig) => Promise<pg.QueryResult<R>>;
+
 /**
  * `dispatchPending`: the value of dispatch_pending for new messages that need an answer: false
- * when the caller enqueues their jobs before the commit (and sets it back if that fails).
+ * when the caller enqueues their jobs right after the commit (and sets it if that fails).
+ * Retries (messages stored before) that need an answer are in `dispatch` again, whatever their
+ * flag: the first attempt may have stopped between its commit and its enqueue.
  */
 export async function storeInboundBatch(
-  db: Queryable,
+  run: RunStatement,
   batch: BatchItem[],
   results: PersistResult[],
   dispatchPending = true,
@@ -123,7 +128,7 @@ export async function storeInboundBatch(
 
   const cs = [...contacts.values()];
   const cv = [...convs.values()];
-  const { rows: out } = await db.query<{ k: 'm' | 'p'; id: string; conversation_id: string; phone_number_id: string | null; wamid: string | null; workspace_id: string | null }>({
+  const { rows: out } = await run<{ k: 'm' | 'p'; id: string; conversation_id: string; phone_number_id: string | null; wamid: string | null; workspace_id: string | null; pending: boolean | null }>({
     name: 'ingress-batch',
     text: INGRESS_BATCH_SQL,
     values: [
@@ -157,28 +162,31 @@ export async function storeInboundBatch(
       now,
       rows.map((r) => r.eventId),
       rows.map((r) => r.event),
+      rows.map((r) => r.mediaId ?? null),
+      rows.map((r) => (r.mediaId ? (r.item.message.content.media?.id ?? null) : null)),
+      rows.map((r) => (r.mediaId ? (r.item.message.content.media?.mime_type ?? null) : null)),
+      rows.map((r) => (r.mediaId ? (r.item.message.content.media?.sha256 ?? null) : null)),
     ],
   });
   const stored = new Map<string, string>();
-  const pending = new Map<string, { id: string; conversation_id: string; workspace_id: string }>();
+  const earlier = new Map<string, { id: string; conversation_id: string; workspace_id: string; pending: boolean }>();
   for (const o of out) {
     if (o.k === 'm') stored.set(o.id, o.conversation_id);
-    else pending.set(key(o.phone_number_id ?? '', o.wamid ?? ''), { id: o.id, conversation_id: o.conversation_id, workspace_id: o.workspace_id ?? '' });
+    else earlier.set(key(o.phone_number_id ?? '', o.wamid ?? ''), { id: o.id, conversation_id: o.conversation_id, workspace_id: o.workspace_id ?? '', pending: o.pending === true });
   }
 
-  // Results and media rows of the messages stored now; retries of deliveries stored earlier
-  // enqueue now what the first attempt could not.
-  const media: { id: string; ws: string; message: string; meta: string; mime: string | null; sha: string | null }[] = [];
+  // Results of the messages stored now; retries of deliveries stored earlier enqueue again what
+  // the first attempt may not have (job ids are deterministic: a job that exists is not doubled).
   for (const r of rows) {
     const result = results[r.delivery] as PersistResult;
     const { message, number } = r.item;
     const conversationId = stored.get(r.id);
     if (conversationId === undefined) {
       result.duplicates++;
-      const p = pending.get(key(number.id, message.wamid));
-      if (p) {
+      const p = earlier.get(key(number.id, message.wamid));
+      if (p && (p.pending || message.needsAnswer)) {
         result.dispatch.push({ workspaceId: p.workspace_id, conversationId: p.conversation_id, messageId: p.id });
-        outcome.redriven.push(p.id);
+        if (p.pending) outcome.redriven.push(p.id);
       }
       continue;
     }
@@ -187,18 +195,7 @@ export async function storeInboundBatch(
       result.dispatch.push({ workspaceId: number.workspaceId, conversationId, messageId: r.id });
       result.newInbound.push({ workspaceId: number.workspaceId, phoneNumberId: number.id, wamid: message.wamid });
     }
-    if (r.mediaId && message.content.media) {
-      media.push({ id: r.mediaId, ws: number.workspaceId, message: r.id, meta: message.content.media.id, mime: message.content.media.mime_type ?? null, sha: message.content.media.sha256 ?? null });
-      result.media.push({ workspaceId: number.workspaceId, mediaId: r.mediaId, messageId: r.id, phoneNumberId: number.id });
-    }
-  }
-  if (media.length) {
-    await db.query(
-      `insert into media (id, workspace_id, message_id, meta_media_id, mime_type, sha256)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       on conflict (message_id, meta_media_id) do nothing`,
-      [media.map((x) => x.id), media.map((x) => x.ws), media.map((x) => x.message), media.map((x) => x.meta), media.map((x) => x.mime), media.map((x) => x.sha)],
-    );
+    if (r.mediaId) result.media.push({ workspaceId: number.workspaceId, mediaId: r.mediaId, messageId: r.id, phoneNumberId: number.id });
   }
   return outcome;
 }
@@ -250,8 +247,10 @@ with c_in as (
   returning id, workspace_id, phone_number_id, contact_id, (xmax = 0) as created
 ), m_in as (
   select * from unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::jsonb[],
-                       $24::text[], $25::timestamptz[], $26::text[], $27::boolean[], $29::text[], $30::jsonb[]) with ordinality
-    as t(id, ws, num, kind, key, wamid, type, content, raw, author, ts, reply, pending, event_id, event, ord)
+                       $24::text[], $25::timestamptz[], $26::text[], $27::boolean[], $29::text[], $30::jsonb[],
+                       $31::text[], $32::text[], $33::text[], $34::text[]) with ordinality
+    as t(id, ws, num, kind, key, wamid, type, content, raw, author, ts, reply, pending, event_id, event,
+         media_id, meta_media_id, mime_type, sha256, ord)
 ), m_conv as (
   select mi.*, cv.id as conv
     from m_in mi
@@ -264,16 +263,23 @@ with c_in as (
     from m_conv
   on conflict (phone_number_id, wamid) do nothing
   returning id, conversation_id
+), md as (
+  -- The media of the new messages (fetched later by the media job).
+  insert into media (id, workspace_id, message_id, meta_media_id, mime_type, sha256)
+  select mi.media_id, mi.ws, mi.id, mi.meta_media_id, mi.mime_type, mi.sha256
+    from m_in mi join msg on msg.id = mi.id
+   where mi.media_id is not null
+  on conflict (message_id, meta_media_id) do nothing
 ), dup as (
   -- Only the messages this statement did not insert (the retries) are looked up, one probe of
   -- the unique index each. OFFSET 0 keeps both subqueries as they are written: pulled up, the
   -- planner may join the whole table instead, with a plan cached while the table was small.
-  select m.id, m.conversation_id, m.phone_number_id, m.wamid, m.workspace_id
+  select m.id, m.conversation_id, m.phone_number_id, m.wamid, m.workspace_id, m.dispatch_pending
     from (select mi.num, mi.wamid from m_in mi where not exists (select 1 from msg where msg.id = mi.id) offset 0) r
     cross join lateral (
-      select x.id, x.conversation_id, x.phone_number_id, x.wamid, x.workspace_id
+      select x.id, x.conversation_id, x.phone_number_id, x.wamid, x.workspace_id, x.dispatch_pending
         from messages x
-       where x.phone_number_id = r.num and x.wamid = r.wamid and x.dispatch_pending
+       where x.phone_number_id = r.num and x.wamid = r.wamid
       offset 0
     ) m
 ), ev as (
@@ -292,6 +298,6 @@ with c_in as (
   ) e
   order by ord, id
 )
-select 'm' as k, id, conversation_id, null::text as phone_number_id, null::text as wamid, null::text as workspace_id from msg
+select 'm' as k, id, conversation_id, null::text as phone_number_id, null::text as wamid, null::text as workspace_id, null::boolean as pending from msg
 union all
-select 'p', id, conversation_id, phone_number_id, wamid, workspace_id from dup`;
+select 'p', id, conversation_id, phone_number_id, wamid, workspace_id, dispatch_pending from dup`;

@@ -134,50 +134,56 @@ export function createIngressRepo(pool: pg.Pool): IngressRepo {
       // the database CPU per delivery (measured in-process on the Postgres server). The plan it
       // reuses is checked by test/integration/ingress-batch-plan.test.ts. The other statements
       // of this transaction are lookups by key, for which a generic plan is as good.
-      return withPipelinedTransaction(pool, async (db) => {
+      const { results, batch } = await withPipelinedTransaction(pool, async (tx) => {
         const results = plans.map(emptyResult);
         const events: NewEvent[] = [];
-        // Inbound messages with their events first (one statement), then everything else.
-        const batch = await storeInboundBatch(
-          db,
-          plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
-          results,
-          !opts.dispatch,
-        );
+        // Statuses, template updates and other changes first; then the inbound messages of every
+        // delivery in one statement that carries the COMMIT: a group of plain messages (most of
+        // them) is one round trip.
         for (const [i, plan] of plans.entries()) {
           const result = results[i] as PersistResult;
-          for (const s of plan.statuses) await storeStatus(db, s, result, events);
-          for (const t of plan.templates) await storeTemplate(db, t, events);
+          for (const s of plan.statuses) await storeStatus(tx, s, result, events);
+          for (const t of plan.templates) await storeTemplate(tx, t, events);
           for (const o of plan.other) {
-            await db.query(
+            await tx.query(
               `insert into meta_webhook_changes (id, workspace_id, phone_number_id, waba_id, field, value) values ($1, $2, $3, $4, $5, $6)`,
               [newId('event'), o.workspaceId, o.phoneNumberId ?? null, o.wabaId, o.field, JSON.stringify(o.value)],
             );
           }
         }
-        await insertEvents(db, events);
-        // Each agent job carries the correlation id of the delivery that brought its message.
-        const dispatch = results.flatMap((r, i) => {
-          const correlationId = plans[i]?.correlationId;
-          return correlationId ? r.dispatch.map((d) => ({ ...d, correlationId })) : r.dispatch;
-        });
-        if (opts.dispatch && dispatch.length) {
-          // Enqueued before the commit, so a committed row never waits for a second write to say
-          // its job exists. A job whose transaction then fails finds no new message: harmless.
-          try {
-            await opts.dispatch(dispatch);
-            if (batch.redriven.length) {
-              await db.query('update messages set dispatch_pending = false where id = any($1::text[]) and dispatch_pending', [batch.redriven]);
-            }
-          } catch (e) {
-            const redriven = new Set(batch.redriven);
-            const fresh = dispatch.map((d) => d.messageId).filter((id) => !redriven.has(id));
-            if (fresh.length) await db.query('update messages set dispatch_pending = true where id = any($1::text[])', [fresh]);
-            for (const r of results) if (r.dispatch.length) r.dispatchError = e;
-          }
-        }
-        return results;
+        await insertEvents(tx, events);
+        const batch = await storeInboundBatch(
+          tx.commitWith,
+          plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
+          results,
+          !opts.dispatch,
+        );
+        return { results, batch };
       }, { setLocal: { plan_cache_mode: 'force_generic_plan' } });
+
+      // The agent jobs, after the commit: a job never exists for a message that does not. Each
+      // carries the correlation id of the delivery that brought its message.
+      const dispatch = results.flatMap((r, i) => {
+        const correlationId = plans[i]?.correlationId;
+        return correlationId ? r.dispatch.map((d) => ({ ...d, correlationId })) : r.dispatch;
+      });
+      if (!opts.dispatch || dispatch.length === 0) return results;
+      try {
+        await opts.dispatch(dispatch);
+      } catch (e) {
+        // The deliveries fail (503) and Meta sends them again; their retries enqueue the jobs
+        // (a retry always does). The flag lets the sweeper do it sooner, if it can be set now.
+        for (const r of results) if (r.dispatch.length) r.dispatchError = e;
+        const redriven = new Set(batch.redriven);
+        const fresh = dispatch.map((d) => d.messageId).filter((id) => !redriven.has(id));
+        if (fresh.length) await pool.query('update messages set dispatch_pending = true where id = any($1::text[])', [fresh]).catch(() => undefined);
+        return results;
+      }
+      // Left set, the flag only has the sweeper enqueue a job that exists (a no-op).
+      if (batch.redriven.length) {
+        await pool.query('update messages set dispatch_pending = false where id = any($1::text[]) and dispatch_pending', [batch.redriven]).catch(() => undefined);
+      }
+      return results;
     },
 
     async markDispatched(messageIds) {

@@ -16,11 +16,8 @@ export function createSchedulers(queues: Queues | undefined, opts: { agentDeboun
       if (items.length === 0) return;
       // One job per conversation: the job answers every unanswered message of it.
       const latest = new Map(items.map((i) => [i.conversationId, i]));
-      // One round trip for the whole group (the ingress calls this once per group commit).
-      // The ingress adds these jobs just before its transaction commits, so a job can exist a
-      // moment before its message is visible: the agent worker must treat "nothing unanswered
-      // yet" as a reason to look again shortly, not as done (this matters with a debounce of 0),
-      // and a job whose transaction rolled back finds nothing and does nothing.
+      // One round trip for the whole group (the ingress calls this once per group commit, right
+      // after the commit, so the messages are visible to the job).
       await q().addBulk(
         'agent',
         [...latest.values()].map((i) => ({

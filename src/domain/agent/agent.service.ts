@@ -186,8 +186,9 @@ function createAgentTurns(deps: AgentDeps): AgentService {
     if (!ctx) return { outcome: 'missing' };
     if (ctx.mode !== 'bot') return { outcome: 'not_bot', mode: ctx.mode };
     const messages = await deps.repo.unanswered(ctx.workspaceId, ctx.conversationId, ctx.lastAnsweredMessageId);
-    // The ingress queues the job just before its transaction commits: the message that queued it
-    // may not be visible yet. Answering without it would leave it unanswered with no job left.
+    // Jobs are queued after their message's commit, but earlier builds of the gateway queued
+    // them just before it (a rolling upgrade runs both): the message may not be visible yet.
+    // Answering without it would leave it unanswered with no job left.
     if (job.messageId && !messages.some((m) => m.id === job.messageId) && !(await deps.repo.messageExists(ctx.workspaceId, job.messageId))) {
       throw new LookAgainError(`message ${job.messageId} is not committed yet`);
     }

@@ -30,16 +30,17 @@ export interface PersistResult {
   statusesDeferred: number;
   /**
    * Set when `dispatch` was given to persist and the agent jobs could not be enqueued: the rows
-   * are committed with dispatch_pending (Meta's retry or the sweeper enqueues them).
+   * are committed, flagged dispatch_pending (Meta's retry or the sweeper enqueues them).
    */
   dispatchError?: unknown;
 }
 
 export interface PersistOptions {
   /**
-   * Enqueues the agent jobs of the group inside its transaction, before the commit. On success
-   * the rows are committed already dispatched (no second write); on failure they are committed
-   * with dispatch_pending and every result carries `dispatchError`.
+   * Enqueues the agent jobs of the group right after its commit. On success the rows need no
+   * second write; on failure they are flagged dispatch_pending (when the database can be
+   * reached) and every result carries `dispatchError`. A retry of a stored message enqueues its
+   * job again in any case: a process may stop between the commit and the enqueue.
    */
   dispatch?: (items: DispatchItem[]) => Promise<void>;
 }

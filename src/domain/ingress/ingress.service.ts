@@ -68,8 +68,8 @@ export function createIngressService(deps: {
   let loading: Promise<Directory> | undefined;
   const loggedUnknown = new Set<string>();
   // Concurrent deliveries are stored together, one transaction per group (see group-commit.ts).
-  // The group's agent jobs are enqueued inside its transaction (one addBulk), so a stored row
-  // needs no second write to clear dispatch_pending.
+  // The group's agent jobs are enqueued right after its commit (one addBulk): a job never exists
+  // for a message that does not, and a stored row needs no second write to say it has its job.
   const persist = createGroupCommit(
     (plans: IngressPlan[]) => deps.repo.persist(plans, { dispatch: (items) => deps.schedulers.agent(items) }),
     { maxBatch: 256, concurrency: deps.commitConcurrency ?? 1 },
