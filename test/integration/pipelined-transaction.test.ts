@@ -30,6 +30,18 @@ describe('withPipelinedTransaction', () => {
   });
 
   const rows = async () => (await db.pool.query<{ id: number; note: string | null }>('select id, note from pipelined order by id')).rows;
+  /** The pool's connections are usable: no "current transaction is aborted", no open transaction. */
+  const connectionsAreClean = async () => {
+    for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+  };
+  /** Two inserts, the second with the COMMIT; the transaction must fail with a unique violation. */
+  const insertThenCommitWith = (first: [number, string], last: [number, string]) =>
+    expect(
+      withPipelinedTransaction(db.pool, async (tx) => {
+        await tx.query('insert into pipelined (id, note) values ($1, $2)', first);
+        await tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: last });
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
 
   it('runs the first statement inside the transaction it opens, in one round trip', async () => {
     const txids = await withPipelinedTransaction(db.pool, async (q) => {
@@ -69,8 +81,7 @@ describe('withPipelinedTransaction', () => {
         await q.query('insert into pipelined (id, note) values ($1, $2)', [1, 'duplicate']);
       }),
     ).rejects.toMatchObject({ code: '23505' });
-    // The pool's connections are usable (no "current transaction is aborted") and nothing changed.
-    for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+    await connectionsAreClean();
     expect(await rows()).toEqual([{ id: 1, note: 'kept' }]);
   });
 
@@ -146,26 +157,16 @@ describe('withPipelinedTransaction', () => {
 
     it('a last statement that fails commits nothing of the transaction', async () => {
       await db.pool.query("insert into pipelined (id, note) values (9, 'kept')");
-      await expect(
-        withPipelinedTransaction(db.pool, async (tx) => {
-          await tx.query('insert into pipelined (id, note) values ($1, $2)', [1, 'a']);
-          await tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [9, 'duplicate'] });
-        }),
-      ).rejects.toMatchObject({ code: '23505' });
-      for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+      await insertThenCommitWith([1, 'a'], [9, 'duplicate']);
+      await connectionsAreClean();
       expect(await rows()).toEqual([{ id: 9, note: 'kept' }]);
     });
 
     it('a failing COMMIT (a deferred check) rolls everything back', async () => {
       await db.pool.query('alter table pipelined add constraint note_unique unique (note) deferrable initially deferred');
       try {
-        await expect(
-          withPipelinedTransaction(db.pool, async (tx) => {
-            await tx.query('insert into pipelined (id, note) values ($1, $2)', [1, 'same']);
-            await tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [2, 'same'] });
-          }),
-        ).rejects.toMatchObject({ code: '23505' });
-        for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+        await insertThenCommitWith([1, 'same'], [2, 'same']);
+        await connectionsAreClean();
         expect(await rows()).toEqual([]);
       } finally {
         await db.pool.query('alter table pipelined drop constraint note_unique');
@@ -178,7 +179,7 @@ describe('withPipelinedTransaction', () => {
       await expect(
         withPipelinedTransaction(db.pool, async (tx) => tx.commitWith({ text: 'insert into pipelined (id, note) values ($1, $2)', values: [1, circular] })),
       ).rejects.toThrow();
-      for (let i = 0; i < 3; i++) await expect(db.pool.query('select 1')).resolves.toBeDefined();
+      await connectionsAreClean();
       expect(await rows()).toEqual([]);
     });
 
