@@ -237,6 +237,17 @@ export function createWebhooksRepo(pool: pg.Pool): WebhooksRepo {
     async recordAttempt(job, o, opts) {
       return withTransaction(pool, async (db) => {
         const attempted = o.failed !== null;
+        // The endpoint's row is locked before the delivery's, in the order a DELETE of the
+        // endpoint takes them (its row, then its deliveries by cascade): the other order
+        // deadlocked an endpoint deleted while an attempt was being recorded.
+        if (attempted) {
+          await db.query(
+            `select 1 from webhook_endpoints
+              where workspace_id = $1 and id = (select endpoint_id from webhook_deliveries where workspace_id = $1 and id = $2)
+              for no key update`,
+            [job.workspaceId, job.deliveryId],
+          );
+        }
         const r = await db.query<{ endpoint_id: string }>(
           `update webhook_deliveries set status = $4, attempts = attempts + $5::int,
                   last_status_code = case when $5::int = 1 then $6 else last_status_code end,
