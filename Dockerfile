@@ -40,9 +40,11 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-# Read at run time: the SQL migrations (applied at start) and the agent console's static files.
+# Read at run time: the SQL migrations (applied at start) and the static files of the agent
+# console and the sandbox page (test/deploy/image-layout.test.ts starts this stage's layout).
 COPY supabase ./supabase
 COPY src/http/console ./src/http/console
+COPY src/http/sandbox ./src/http/sandbox
 # DATA_DIR: media on local disk (without Supabase Storage), a generated master key outside
 # production, the embedded database when DATABASE_URL is unset (one process only).
 RUN mkdir -p /data && chown node:node /data

@@ -85,8 +85,9 @@ describe('Dockerfile', () => {
     expect(user).toBe('USER node');
     expect(runtime.findIndex((l) => l.startsWith('USER '))).toBeLessThan(runtime.findIndex((l) => l.startsWith('CMD ')));
     expect(runtime.find((l) => l.startsWith('CMD '))).toBe('CMD ["node", "dist/src/main.js"]');
-    // What the compiled code reads at run time is in the image: migrations and the console.
-    expect(runtime).toEqual(expect.arrayContaining(['COPY supabase ./supabase', 'COPY src/http/console ./src/http/console']));
+    // What the compiled code reads at run time is in the image: migrations, the console and the
+    // sandbox page (image-layout.test.ts starts the stage's layout).
+    expect(runtime).toEqual(expect.arrayContaining(['COPY supabase ./supabase', 'COPY src/http/console ./src/http/console', 'COPY src/http/sandbox ./src/http/sandbox']));
     expect(fs.existsSync(path.join(ROOT, 'supabase/migrations'))).toBe(true);
     // npm run build compiles what the image runs.
     expect(JSON.parse(read('package.json')).scripts.build).toBe('tsc -p tsconfig.build.json');

@@ -18,8 +18,17 @@ export interface Gateway {
 }
 
 /** Starts `tsx src/main.ts` (what npm start runs) and resolves once it listens. */
-export async function startGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
-  const child = spawn(TSX, [path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
+  return startListening(TSX, [path.join(ROOT, 'src/main.ts')], ROOT, env, timeoutMs);
+}
+
+/** Starts the compiled gateway as the image runs it (`node dist/src/main.js` in `dir`). */
+export function startCompiledGateway(dir: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
+  return startListening(process.execPath, ['dist/src/main.js'], dir, env, timeoutMs);
+}
+
+async function startListening(command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<Gateway> {
+  const child = spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
