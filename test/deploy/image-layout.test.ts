@@ -78,7 +78,7 @@ describe('the image runtime stage, laid out from the Dockerfile', () => {
     }
   });
 
-  it('starts as the image would, serves /readyz, the console, the sandbox page and the API reference', async () => {
+  it('starts as the image would (ROLE=all), serves /readyz on both ports, the console, the sandbox page and the API reference', async () => {
     for (const c of stage.copies) {
       if (c.from === 'build') {
         // The build stage's `npm run build`, into the image's dist/.
@@ -105,7 +105,10 @@ describe('the image runtime stage, laid out from the Dockerfile', () => {
         REDIS_URL,
         QUEUE_PREFIX: prefix,
         MASTER_KEY: randomBytes(32).toString('hex'),
-        ROLE: 'api',
+        // Every role's code in one process (the embedded database serves one process only), and
+        // the internal metrics listener a worker's HEALTHCHECK probes.
+        ROLE: 'all',
+        METRICS_PORT: '0',
       },
       60_000,
     );
@@ -120,7 +123,16 @@ describe('the image runtime stage, laid out from the Dockerfile', () => {
       const res = await get(page);
       expect({ page, status: res.status, type: res.headers.get('content-type') }).toEqual({ page, status: 200, type: expect.stringMatching(/^text\/html/) });
     }
-    const css = await get('/sandbox/sandbox.css');
-    expect(css.status).toBe(200);
+    expect((await get('/sandbox/sandbox.css')).status).toBe(200);
+    const metricsPort = /metrics listening on http:\/\/localhost:(\d+)/.exec(gw.output())?.[1];
+    expect(metricsPort).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+    expect(gw.output()).toContain('workers running');
   }, 180_000);
+
+  it('stops on SIGTERM with exit code 0 (node is PID 1 in the image and handles it itself)', async () => {
+    expect(gw).toBeDefined();
+    gw?.child.kill('SIGTERM');
+    expect(await gw?.exit).toBe(0);
+  }, 60_000);
 });
