@@ -5,7 +5,7 @@ import { ensureRedis } from './adapters/redis/ensure-redis';
 import { startAdminSocket } from './cli/admin-socket';
 import { createRuntime } from './composition';
 import { ConfigError, loadConfig, type Role } from './config/env';
-import { bannerBaseUrl, formatBanner } from './demo/banner';
+import { bannerBaseUrl, formatBanner, writeDemoKeyFile } from './demo/banner';
 import { createLogger, resolveLogFormat, type Logger } from './lib/logger';
 import { createShutdown } from './lib/shutdown';
 
@@ -90,10 +90,24 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
     logger.info('no METRICS_PORT: this worker process serves no /metrics');
   }
   // The banner goes to stdout directly, never through the logger: it may hold the demo's admin
-  // key, shown on the start that minted it and never again. Without a key it is only for people
-  // at a terminal (a log collector reading stdout wants JSON lines).
+  // key, shown on the start that minted it and never again. Not at a terminal, stdout is a log
+  // (a container's, a service manager's): the key goes to a file under DATA_DIR instead, and the
+  // banner says where. Without a key the banner is only for people at a terminal (a log
+  // collector reading stdout wants JSON lines).
   const seeded = demo?.seeded ? demo : undefined;
-  if (server && (seeded || process.stdout.isTTY)) {
+  const terminal = process.stdout.isTTY === true;
+  let keyFile: string | undefined;
+  if (seeded && !terminal) {
+    try {
+      keyFile = writeDemoKeyFile(config.dataDir, seeded.apiKey);
+    } catch (e) {
+      logger.warn(
+        { err: { message: (e as Error).message } },
+        'the demo admin key could not be written to DATA_DIR and is not printed (stdout is not a terminal): make a key with npm run cli -- key:create',
+      );
+    }
+  }
+  if (server && (terminal || (seeded && keyFile))) {
     await new Promise<void>((resolve) => {
       logger.flush(() => resolve());
       setTimeout(resolve, 500).unref();
@@ -110,6 +124,7 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
           displayNumber: seeded.number.displayNumber,
           apiKey: seeded.apiKey,
         },
+        keyFile,
       }),
     );
   }

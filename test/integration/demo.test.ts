@@ -8,7 +8,7 @@ import { DEMO_DOCUMENTS } from '../../src/demo/coffee-shop.knowledge';
 import holdout from '../fixtures/faq-questions-holdout.json';
 import questions from '../fixtures/faq-questions.json';
 import unanswerable from '../fixtures/faq-unanswerable.json';
-import { runCli, startGateway, type Gateway } from '../support/processes';
+import { runCli, startGateway, startGatewayInTerminal, type Gateway } from '../support/processes';
 import { createTestRuntime, deleteRedisPrefix, REDIS_URL, type TestRuntime } from '../support/runtime';
 import { waitFor } from '../support/wait';
 
@@ -191,12 +191,15 @@ describe('demo workspace on a first npm start (real processes, embedded database
   const first = freshEnv();
   let key = '';
 
-  it('prints the banner with the URLs and a key that works; the 20 documents get indexed and answer; template and persona are there', async () => {
+  it('prints the banner with the URLs and where the key is (stdout is not a terminal here), a key that works; the 20 documents get indexed and answer; template and persona are there', async () => {
     const gw = await start(first);
-    const output = await waitFor('the banner', () => (/will not be shown again/.test(gw.output()) ? gw.output() : undefined), 30_000);
-    key = /Admin API key \(every scope\)\s+(gw_live_[A-Za-z0-9_-]{32,})\n/.exec(output)?.[1] ?? '';
-    expect(key).not.toBe('');
-    expect(output).toContain(`http://localhost:${gw.port}/sandbox#key=${key}\n`);
+    const output = await waitFor('the banner', () => (/Admin API key/.test(gw.output()) ? gw.output() : undefined), 30_000);
+    const keyFile = path.join(first.DATA_DIR, 'demo-admin-key');
+    expect(output).toContain(`Admin API key (every scope)   in ${keyFile} (readable by this user only)\n`);
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    key = fs.readFileSync(keyFile, 'utf8').trim();
+    expect(key).toMatch(/^gw_live_[A-Za-z0-9_-]{32,}$/);
+    expect(output).toContain(`http://localhost:${gw.port}/sandbox\n`);
     expect(output).toContain(`http://localhost:${gw.port}/console\n`);
     expect(output).toContain(`http://localhost:${gw.port}/docs\n`);
     expect(output).toContain('Demo workspace "Bean There Coffee" is ready: 20 knowledge documents, the approved template order_ready');
@@ -227,12 +230,30 @@ describe('demo workspace on a first npm start (real processes, embedded database
     expect(settings.body.persona?.instructions).toContain('Bean There Coffee');
 
     await stop(gw);
-    // The key is in the banner's two lines and nowhere else: not in a single log line.
+    // The key is in no line the process wrote: neither the banner nor a log line.
     const all = gw.output();
-    const withKey = all.split('\n').filter((l) => l.includes(key.slice('gw_live_'.length)));
-    expect(withKey).toEqual([expect.stringMatching(/^ {2}Sandbox .*#key=/), expect.stringMatching(/^ {2}Admin API key /)]);
+    expect(all).not.toContain(key.slice('gw_live_'.length));
     expect(all).toContain('"msg":"demo workspace seeded"');
     expect(all).toContain('"msg":"shutdown complete"');
+  }, PROCESS_TEST_MS);
+
+  it('at a terminal (a pseudo-terminal through script(1)) the banner prints the key, its sandbox link carries it, and no key file is written', async () => {
+    const env = freshEnv({ LOG_FORMAT: 'json' });
+    const gw = await startGatewayInTerminal(env);
+    running.push(gw);
+    const output = await waitFor('the banner', () => (/will not be shown again/.test(gw.output()) ? gw.output() : undefined), 30_000);
+    const printed = /Admin API key \(every scope\)\s+(gw_live_[A-Za-z0-9_-]{32,})\r?\n/.exec(output)?.[1] ?? '';
+    expect(printed).not.toBe('');
+    expect(output).toContain(`http://localhost:${gw.port}/sandbox#key=${printed}`);
+    expect(fs.existsSync(path.join(env.DATA_DIR, 'demo-admin-key'))).toBe(false);
+    expect((await api(gw, printed, '/v1/me')).status).toBe(200);
+    // The banner's two lines, no log line.
+    expect(output.split('\n').filter((l) => l.includes(printed.slice('gw_live_'.length)))).toEqual([
+      expect.stringMatching(/^ {2}Sandbox .*#key=/),
+      expect.stringMatching(/^ {2}Admin API key /),
+    ]);
+    gw.child.kill('SIGTERM');
+    await gw.exit;
   }, PROCESS_TEST_MS);
 
   it('a second start on the same data directory seeds nothing and prints no key; the first key still works', async () => {

@@ -22,6 +22,15 @@ export function startGateway(env: Record<string, string>, timeoutMs = 30_000): P
   return startListening(TSX, [path.join(ROOT, 'src/main.ts')], ROOT, env, timeoutMs);
 }
 
+/**
+ * Starts `tsx src/main.ts` with a pseudo-terminal for its stdout and stderr (script(1), from
+ * util-linux), as at a person's terminal. SIGTERM ends script's session: the gateway is killed,
+ * not shut down gracefully.
+ */
+export function startGatewayInTerminal(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
+  return startListening('script', ['-qfec', `${TSX} ${path.join(ROOT, 'src/main.ts')}`, '/dev/null'], ROOT, env, timeoutMs);
+}
+
 /** Starts the compiled gateway as the image runs it (`node dist/src/main.js` in `dir`). */
 export function startCompiledGateway(dir: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
   return startListening(process.execPath, ['dist/src/main.js'], dir, env, timeoutMs);
