@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, browserDescribe, launchChromium, requireChromium, type LaunchedBrowser } from '../support/browser';
 import request from 'supertest';
 import { SCOPES } from '../../src/domain/keys/scopes';
 import { consoleRoutes } from '../../src/http/routes/console.route';
@@ -17,14 +16,7 @@ import { postSigned, statusPayload, textPayload, uniqueWamid } from '../support/
  * the real gateway: webhook ingress, the conversations API, the live event stream and the send
  * pipeline, with Meta's Graph API emulated. Screenshots go to test/artifacts/.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const haveChromium = fs.existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-if (!haveChromium && !inCi) {
-  console.warn(`console browser test skipped: ${CHROMIUM} is missing (apt-get install chromium). With CI=true it fails instead.`);
-}
-const describeBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeBrowser = browserDescribe('console');
 
 async function eventually(what: string, fn: () => Promise<void> | void, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -47,7 +39,7 @@ describeBrowser('agent console in a browser', () => {
   let key: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: LaunchedBrowser | undefined;
   const pageErrors: string[] = [];
   const dialogs: string[] = [];
   const ana = '16505557001';
@@ -63,8 +55,7 @@ describeBrowser('agent console in a browser', () => {
   const item = (name: string) => page.locator('#conversation-list li', { hasText: name });
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium); CI=true requires this test to run`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    requireChromium();
     graph = await startGraphEmulator(ACCESS_TOKEN);
     // The agent (offline provider) runs soon after a message, so a request for a person becomes a handoff.
     f = await createIngressFixture({ WHATSAPP_GRAPH_URL: graph.url, AGENT_DEBOUNCE_MS: '100' }, { workers: true });
@@ -75,23 +66,8 @@ describeBrowser('agent console in a browser', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 860 },
-      timeout: 30_000,
-    });
+    browser = await launchChromium('console', { viewport: { width: 1280, height: 860 } });
+    context = browser.context;
     context.setDefaultTimeout(10_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -109,8 +85,7 @@ describeBrowser('agent console in a browser', () => {
 
   afterAll(async () => {
     if (process.env.DEBUG_CONSOLE) console.log(f?.rt.logs.lines().filter((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l)).join('\n'));
-    await context?.close().catch(() => undefined);
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     await f?.rt.teardown();
@@ -299,13 +274,13 @@ describeBrowser('agent console in a browser', () => {
 
 describeBrowser('the console SSE reader', () => {
   let context: BrowserContext;
-  let userDataDir: string;
+  let browser: LaunchedBrowser | undefined;
   let gateway: http.Server;
   let sse: http.Server;
   const seen: (string | undefined)[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing`);
+    requireChromium();
     // Only the console's static files are needed: serve them from a bare app.
     const app = express();
     app.use(consoleRoutes());
@@ -339,18 +314,12 @@ describeBrowser('the console SSE reader', () => {
     });
     await new Promise<void>((resolve) => sse.listen(0, '127.0.0.1', resolve));
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
+    browser = await launchChromium('console');
+    context = browser.context;
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     for (const s of [gateway, sse]) {
       s?.closeAllConnections();
       await new Promise((resolve) => (s ? s.close(resolve) : resolve(undefined)));

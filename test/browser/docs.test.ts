@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, browserDescribe, launchChromium, requireChromium, type LaunchedBrowser } from '../support/browser';
 import request from 'supertest';
 import { DOCS_CSP } from '../../src/http/routes/docs.route';
 import { createTestRuntime, type TestRuntime } from '../support/runtime';
@@ -15,14 +14,7 @@ import { createTestRuntime, type TestRuntime } from '../support/runtime';
  * /openapi.json with its operations and webhooks, under a strict CSP, and nothing leaves the
  * machine. Screenshot: test/artifacts/docs.png.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const haveChromium = fs.existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-if (!haveChromium && !inCi) {
-  console.warn(`docs browser test skipped: ${CHROMIUM} is missing (apt-get install chromium). With CI=true it fails instead.`);
-}
-const describeBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeBrowser = browserDescribe('docs');
 
 describeBrowser('API reference (/docs) in a browser', () => {
   let rt: TestRuntime;
@@ -30,35 +22,19 @@ describeBrowser('API reference (/docs) in a browser', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: LaunchedBrowser | undefined;
   const requests: string[] = [];
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium); CI=true requires this test to run`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    requireChromium();
     rt = await createTestRuntime();
     server = http.createServer(rt.app as Express);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'docs-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 1000 },
-      timeout: 30_000,
-    });
+    browser = await launchChromium('docs', { viewport: { width: 1280, height: 1000 } });
+    context = browser.context;
     context.setDefaultTimeout(15_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (r) => requests.push(r.url()));
@@ -70,8 +46,7 @@ describeBrowser('API reference (/docs) in a browser', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     await rt?.teardown();

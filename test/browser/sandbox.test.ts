@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Express } from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, browserDescribe, launchChromium, requireChromium, type LaunchedBrowser } from '../support/browser';
 import request from 'supertest';
 import { SCOPES } from '../../src/domain/keys/scopes';
 import { createTestRuntime, type TestRuntime } from '../support/runtime';
@@ -19,14 +18,7 @@ import { waitFor } from '../support/wait';
  * and the agent's and the API's answers come back through the simulator with live ticks; a person
  * takes one chat over and the customer sees it. Screenshots go to test/artifacts/.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const haveChromium = fs.existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-if (!haveChromium && !inCi) {
-  console.warn(`sandbox browser test skipped: ${CHROMIUM} is missing (apt-get install chromium). With CI=true it fails instead.`);
-}
-const describeBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeBrowser = browserDescribe('sandbox');
 
 async function eventually(what: string, fn: () => Promise<void> | void, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -81,7 +73,7 @@ describeBrowser('the /sandbox customer chat page in a browser', () => {
   let key: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: LaunchedBrowser | undefined;
   let workspaceId: string;
   const pageErrors: string[] = [];
   const pnid = `11${Date.now().toString().slice(-10)}`;
@@ -105,8 +97,7 @@ describeBrowser('the /sandbox customer chat page in a browser', () => {
   }
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium); CI=true requires this test to run`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    requireChromium();
     rt = await createTestRuntime({
       env: { WHATSAPP_GRAPH_URL: 'http://127.0.0.1:9', AGENT_DEBOUNCE_MS: '150', READ_RECEIPTS: 'on_answer', SANDBOX_STATUS_DELAYS: '150ms,400ms,800ms' },
       workers: true,
@@ -139,14 +130,8 @@ describeBrowser('the /sandbox customer chat page in a browser', () => {
     base = `http://127.0.0.1:${port}`;
     rt.listening('127.0.0.1', port);
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-      timeout: 30_000,
-    });
+    browser = await launchChromium('sandbox', { viewport: { width: 1280, height: 900 } });
+    context = browser.context;
     context.setDefaultTimeout(15_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -159,8 +144,7 @@ describeBrowser('the /sandbox customer chat page in a browser', () => {
 
   afterAll(async () => {
     if (process.env.DEBUG_SANDBOX) console.log(rt?.logs.lines().filter((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l)).join('\n'));
-    await context?.close().catch(() => undefined);
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     await rt?.teardown();

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { type BrowserContext, type Page, type Request } from 'playwright-core';
+import { ARTIFACTS, browserDescribe, launchChromium, requireChromium, type LaunchedBrowser } from '../support/browser';
 import { DEMO_AGENT_SETTINGS } from '../../src/demo/coffee-shop';
 import { DEMO_DOCUMENTS } from '../../src/demo/coffee-shop.knowledge';
 import { startGateway, type Gateway } from '../support/processes';
@@ -21,14 +22,7 @@ import { waitFor } from '../support/wait';
  * the same key, takes the chat over and replies, and the reply shows up in /sandbox. Screenshots
  * go to test/artifacts/zero-config-*.png.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const haveChromium = fs.existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-if (!haveChromium && !inCi) {
-  console.warn(`zero-config browser test skipped: ${CHROMIUM} is missing (apt-get install chromium). With CI=true it fails instead.`);
-}
-const describeBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeBrowser = browserDescribe('zero-config');
 
 /** The promise of the zero-config issue: the answer is on the customer's screen within 3 s of sending. */
 const ANSWER_BUDGET_MS = 3_000;
@@ -62,7 +56,7 @@ describeBrowser('zero config: a first npm start, /sandbox and /console in a brow
   const prefix = `z${randomBytes(5).toString('hex')}`;
   let gw: Gateway | undefined;
   let context: BrowserContext | undefined;
-  let userDataDir = '';
+  let browser: LaunchedBrowser | undefined;
   let sandbox: Page;
   let consolePage: Page;
   let links: { sandbox: string; console: string; key: string };
@@ -86,21 +80,14 @@ describeBrowser('zero config: a first npm start, /sandbox and /console in a brow
   };
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium); CI=true requires this test to run`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    requireChromium();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-zero-config-'));
     // What `npm start` runs, with nothing configured: no DATABASE_URL, no WHATSAPP_*, no
     // ADMIN_API_KEY; only where Redis is, a private key prefix, a free port on loopback.
     gw = await startGateway({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix, REDIS_URL }, 45_000);
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zero-config-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 860 },
-      timeout: 30_000,
-    });
+    browser = await launchChromium('zero-config', { viewport: { width: 1280, height: 860 } });
+    context = browser.context;
     context.setDefaultTimeout(10_000);
     await context.addInitScript(RECORDER);
     context.on('request', (r) => requests.push(r));
@@ -126,8 +113,7 @@ describeBrowser('zero config: a first npm start, /sandbox and /console in a brow
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     // The last test stops the gateway; if it never got there, the stop here must be clean too.
     let exitCode: number | null | undefined;
     if (gw && gw.child.exitCode === null && gw.child.signalCode === null) {
