@@ -8,9 +8,9 @@ import { chromium, type BrowserContext } from 'playwright-core';
  * nothing is downloaded. Without Chromium they are skipped with a warning, except with CI=true,
  * where they run and fail.
  */
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-export const haveChromium = fs.existsSync(CHROMIUM);
+const haveChromium = fs.existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 
 /** `describe`, or `describe.skip` (said once) where Chromium is missing outside CI. */

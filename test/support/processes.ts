@@ -28,7 +28,8 @@ export function startGateway(env: Record<string, string>, timeoutMs = 30_000): P
  * not shut down gracefully.
  */
 export function startGatewayInTerminal(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
-  return startListening('script', ['-qfec', `${TSX} ${path.join(ROOT, 'src/main.ts')}`, '/dev/null'], ROOT, env, timeoutMs);
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  return startListening('script', ['-qfec', `${quote(TSX)} ${quote(path.join(ROOT, 'src/main.ts'))}`, '/dev/null'], ROOT, env, timeoutMs);
 }
 
 /** Starts the compiled gateway as the image runs it (`node dist/src/main.js` in `dir`). */
