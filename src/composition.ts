@@ -43,6 +43,7 @@ import { createTemplatesService, type TemplatesService } from './domain/template
 import { createTemplatesRepo } from './adapters/postgres/templates.repo';
 import { createSendWorkers } from '../workers/send.worker';
 import { createIngressRepo } from './adapters/postgres/ingress.repo';
+import { createAgentDebounce, type AgentDebounce } from './adapters/queue/agent-debounce';
 import { createSchedulers } from './adapters/queue/schedulers';
 import { createIngressService, type IngressService } from './domain/ingress/ingress.service';
 import { createKnowledgeRepo } from './adapters/postgres/knowledge.repo';
@@ -141,6 +142,8 @@ export interface Runtime {
   expressApp: Express | undefined;
   redis: Redis | undefined;
   queues: Queues | undefined;
+  /** The agent's debounce (agent-debounce.ts); its promoter runs with the workers. */
+  agentDebounce: AgentDebounce | undefined;
   workers: Worker[];
   readiness: Readiness;
   /** Moves outbox events onto the live stream (started by runWorkers). */
@@ -233,7 +236,10 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     }
   }
 
-  const schedulers = createSchedulers(queues, { agentDebounceMs: config.agentDebounceMs });
+  const agentDebounce = redis && queues
+    ? createAgentDebounce({ redis, prefix: config.queuePrefix, queues, debounceMs: config.agentDebounceMs, logger })
+    : undefined;
+  const schedulers = createSchedulers(queues, agentDebounce);
   const tenancy = createTenancyService({
     workspaces: createWorkspacesRepo(database.pool),
     numbers: createPhoneNumbersRepo(database.pool),
@@ -522,6 +528,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   }
 
   let stopSweeper = () => {};
+  let stopPromoter = async (): Promise<void> => {};
   let closeReconcile = async (): Promise<void> => {};
   return {
     config,
@@ -532,6 +539,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     expressApp: httpApp?.express,
     redis,
     queues,
+    agentDebounce,
     workers,
     readiness,
     events,
@@ -553,8 +561,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
         const handBackIdle = () => conversations.handBackIdle();
         // Stuck sends, unanswered conversations, undispatched events and overdue deliveries
         // (see reconciler.service.ts); the send queues are the send workers'.
-        const reconcileQueues = redis && queues && sendWorkers
-          ? createReconcileQueues({ producer: redis, prefix: config.queuePrefix, queues, schedulers, enqueueSend: (numberId, job) => sendWorkers.enqueue(numberId, job) })
+        const reconcileQueues = redis && queues && agentDebounce && sendWorkers
+          ? createReconcileQueues({ producer: redis, prefix: config.queuePrefix, queues, debounce: agentDebounce, enqueueSend: (numberId, job) => sendWorkers.enqueue(numberId, job) })
           : undefined;
         closeReconcile = async () => reconcileQueues?.close();
         const reconciler = reconcileQueues
@@ -562,6 +570,8 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
           : undefined;
         stopSweeper = startSweeper({ ingress: services.ingress, logger, tasks: [syncSenders, redriveIndexing, handBackIdle, async () => reconciler?.run()] });
         events.start();
+        // Conversations whose debounce ran out become agent jobs (in every worker process).
+        if (agentDebounce) stopPromoter = agentDebounce.start().stop;
       }
       if (queues && workers.length > 0) {
         await scheduleMaintenance(queues, config.templateSyncIntervalMs).catch((e: Error) =>
@@ -572,6 +582,7 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     closeStreams: () => live.closeAll(),
     async close({ force = false } = {}) {
       stopSweeper();
+      await stopPromoter();
       live.closeAll();
       await sandbox?.close();
       await events.stop();

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { createIngressRepo } from '../src/adapters/postgres/ingress.repo';
 import { createReconcileRepo } from '../src/adapters/postgres/reconcile.repo';
 import { createSendRepo } from '../src/adapters/postgres/send.repo';
-import { createSchedulers } from '../src/adapters/queue/schedulers';
+import { createAgentDebounce } from '../src/adapters/queue/agent-debounce';
 import { createRedis } from '../src/adapters/redis/redis';
 import { createGraphClient } from '../src/adapters/whatsapp/graph-api.client';
 import { toGraphBody } from '../src/adapters/whatsapp/message-body';
@@ -73,7 +73,7 @@ describe('the reconciler drives on what a crash left unfinished', () => {
       producer,
       prefix: f.rt.config.queuePrefix,
       queues: f.rt.queues as NonNullable<typeof f.rt.queues>,
-      schedulers: createSchedulers(f.rt.queues, { agentDebounceMs: 0 }),
+      debounce: f.rt.agentDebounce as NonNullable<typeof f.rt.agentDebounce>,
       enqueueSend: (numberId, job) => sendWorkers.enqueue(numberId, job),
     });
   });
@@ -139,7 +139,7 @@ describe('the reconciler drives on what a crash left unfinished', () => {
   it('outbound messages stuck in queued or sending: lost and failed jobs are run again, live ones left alone', async () => {
     const waId = String(++customer);
     const conv = await conversationOf(waId);
-    await f.agentQueue.obliterate({ force: true });
+    await f.clearAgent();
     // A person answers this customer: only the messages below are the reconciler's business here.
     await age("update conversations set mode = 'human', assignee_id = 'agt_1' where id = $1", [conv]);
     const lost = await outboundRow(conv, waId, 'queued');
@@ -194,10 +194,11 @@ describe('the reconciler drives on what a crash left unfinished', () => {
     const busy = String(++customer);
     const convGaveUp = await conversationOf(gaveUp);
     const convBusy = await conversationOf(busy);
-    await f.agentQueue.obliterate({ force: true });
+    await f.clearAgent();
     // The busy customer's job is live (debounced for a minute): not the reconciler's business.
     const [busyMsg] = await f.rows<{ id: string }>("select id from messages where conversation_id = $1 and direction = 'in'", [convBusy]);
-    await createSchedulers(f.rt.queues, { agentDebounceMs: 60_000 }).agent([{ workspaceId: f.workspaceId, conversationId: convBusy, messageId: busyMsg?.id as string }]);
+    const minute = createAgentDebounce({ redis: producer, prefix: f.rt.config.queuePrefix, queues: f.rt.queues as NonNullable<typeof f.rt.queues>, debounceMs: 60_000, logger: f.rt.logger });
+    await minute.schedule([{ workspaceId: f.workspaceId, conversationId: convBusy, messageId: busyMsg?.id as string }]);
     await age("update messages set created_at = now() - interval '5 minutes' where direction = 'in'");
     const { run, logs } = reconciler();
     for (let round = 1; round <= 3; round++) {
@@ -209,7 +210,7 @@ describe('the reconciler drives on what a crash left unfinished', () => {
     }
     expect(await run()).toMatchObject({ agentRedriven: 0, agentGaveUp: 1 });
     expect(logs.lines().find((l) => l.msg === 'reconciler gave up on an unanswered conversation')).toMatchObject({ conversation_id: convGaveUp, rounds: 3 });
-    await f.agentQueue.obliterate({ force: true });
+    await f.clearAgent();
     // Hand this one to a person so that the next test's agent worker does not answer it.
     await age("update conversations set mode = 'human', assignee_id = 'agt_1' where id = $1", [convGaveUp]);
   });
@@ -217,7 +218,7 @@ describe('the reconciler drives on what a crash left unfinished', () => {
   it('an unanswered conversation whose agent job Redis lost is answered once', async () => {
     const waId = String(++customer);
     await conversationOf(waId);
-    await f.agentQueue.obliterate({ force: true }); // the Redis restart
+    await f.clearAgent(); // the Redis restart
     await age("update messages set created_at = now() - interval '5 minutes' where direction = 'in'");
     const { run, logs } = reconciler();
     // This customer and the busy one of the previous test (whose job is gone now too).

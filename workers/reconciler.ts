@@ -1,13 +1,13 @@
 import { Queue, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { agentDeduplicationId, agentJobId, type AgentDebounce } from '../src/adapters/queue/agent-debounce';
 import type { Queues } from '../src/adapters/queue/queues';
-import type { Schedulers } from '../src/domain/ingress/ingress.service';
 import type { JobPresence, ReconcileQueues } from '../src/domain/reconcile/reconcile.port';
 import { sendQueueName, type SendJob } from './send.worker';
 
-/** The agent job id the reconciler uses for its `round`-th try at a message (see schedulers.ts). */
+/** The agent job id the reconciler uses for its `round`-th try at a message (see agent-debounce.ts). */
 export const agentRoundSuffix = (round: number) => `rc${round}`;
-const agentRoundJobId = (conversationId: string, messageId: string, round: number) => `agent-${conversationId}-${messageId}-${agentRoundSuffix(round)}`;
+const agentRoundJobId = (conversationId: string, messageId: string, round: number) => agentJobId({ conversationId, messageId, round: agentRoundSuffix(round) });
 
 const LIVE: readonly (JobState | 'unknown')[] = ['active', 'waiting', 'waiting-children', 'delayed', 'prioritized'];
 
@@ -26,7 +26,8 @@ export function createReconcileQueues(deps: {
   producer: Redis;
   prefix: string;
   queues: Queues;
-  schedulers: Pick<Schedulers, 'agent'>;
+  /** Where a conversation waits before its agent job exists (agent-debounce.ts). */
+  debounce: Pick<AgentDebounce, 'pending'>;
   enqueueSend: (numberId: string, job: SendJob) => Promise<void>;
 }): ReconcileQueues & { close(): Promise<void> } {
   const sendQueues = new Map<string, Queue>();
@@ -42,10 +43,12 @@ export function createReconcileQueues(deps: {
 
   return {
     async agentJobLive(conversationId) {
-      // Every agent job of a conversation is added under one deduplication id (schedulers.ts),
+      // Waiting out its debounce, the conversation's next job is as good as queued.
+      if (await deps.debounce.pending(conversationId)) return true;
+      // Every agent job of a conversation is added under one deduplication id (agent-debounce.ts),
       // which points at its waiting or running job until that job finishes.
       const agent = deps.queues.get('agent');
-      const id = await agent.getDeduplicationJobId(`agent-${conversationId}`);
+      const id = await agent.getDeduplicationJobId(agentDeduplicationId(conversationId));
       if (!id) return false;
       return presence(await agent.getJobState(id)) === 'live';
     },
@@ -55,7 +58,13 @@ export function createReconcileQueues(deps: {
     },
 
     async enqueueAgentRound(c, round) {
-      await deps.schedulers.agent([{ workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId, round: agentRoundSuffix(round) }]);
+      // Straight into the queue (the customer stopped writing long ago: nothing to debounce), so
+      // that agentRound sees the job at once.
+      const entry = { workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId, round: agentRoundSuffix(round) };
+      await deps.queues.add('agent', { workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId }, {
+        jobId: agentJobId(entry),
+        deduplication: { id: agentDeduplicationId(c.conversationId), keepLastIfActive: true },
+      });
     },
 
     async ensureSendJob(m) {

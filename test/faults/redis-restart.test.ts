@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { agentDebounceKeys } from '../../src/adapters/queue/agent-debounce';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server';
 import type { GatewayProcess } from './lib/cluster';
@@ -40,6 +41,8 @@ describe('fault: Redis killed and restarted with 1,000 jobs in flight', () => {
       const agent = new Queue('agent', { connection: r, prefix: h.prefix });
       const counts = await agent.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
       await agent.close();
+      // Conversations still waiting out their debounce are agent work in Redis too.
+      counts.debounce = await r.zcard(agentDebounceKeys(h.prefix).due);
       const [n] = await h.rows<{ id: string }>('select id from phone_numbers');
       const send = new Queue(`send-${n?.id}`, { connection: r, prefix: h.prefix });
       const s = await send.getJobCounts('waiting', 'delayed', 'active', 'prioritized');

@@ -42,7 +42,7 @@ describe('ingress durability: never loses, never duplicates', () => {
     // The first attempt commits, then its job is lost before Meta hears back (as if the process
     // had died right after the commit); Meta, without an answer, sends the delivery again.
     expect((await postWebhook(app, body, sig)).status).toBe(200);
-    await f.agentQueue.obliterate({ force: true });
+    await f.clearAgent();
     expect(await f.agentJobs()).toBe(0);
     expect((await postWebhook(app, body, sig)).status).toBe(200);
     expect(await messages()).toEqual([expect.objectContaining({ dispatch_pending: false })]);

@@ -13,7 +13,10 @@ export interface IngressFixture {
   /** Empties the tenant tables an ingress test writes and the agent queue. */
   reset(): Promise<void>;
   rows<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Agent jobs in the queue, in any state, plus conversations waiting out their debounce. */
   agentJobs(): Promise<number>;
+  /** Empties the agent queue and its debounce (as a Redis restart would). */
+  clearAgent(): Promise<void>;
 }
 
 export const ACCESS_TOKEN = 'EAAG-spec-token';
@@ -32,6 +35,10 @@ export async function createIngressFixture(env: Record<string, string> = {}, opt
     source: 'cli',
   });
   const agentQueue = rt.queues?.get('agent') as Queue;
+  const clearAgent = async () => {
+    await agentQueue.obliterate({ force: true });
+    await rt.agentDebounce?.clear();
+  };
   const rows = async <T,>(sql: string, params: unknown[] = []) => (await rt.db.pool.query(sql, params)).rows as T[];
   return {
     rt,
@@ -43,12 +50,13 @@ export async function createIngressFixture(env: Record<string, string> = {}, opt
       await rt.db.pool.query(
         'truncate contacts, conversations, messages, events, media, meta_webhook_changes, pending_statuses, templates cascade',
       );
-      await agentQueue.obliterate({ force: true });
+      await clearAgent();
       await rt.queues?.get('media').obliterate({ force: true });
     },
     async agentJobs() {
       const counts = await agentQueue.getJobCounts('delayed', 'waiting', 'active', 'completed', 'failed', 'prioritized');
-      return Object.values(counts).reduce((a, b) => a + b, 0);
+      return Object.values(counts).reduce((a, b) => a + b, 0) + ((await rt.agentDebounce?.size()) ?? 0);
     },
+    clearAgent,
   };
 }

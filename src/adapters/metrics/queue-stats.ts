@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
+import { agentDebounceKeys } from '../queue/agent-debounce';
 
 /** One queue's figures at one moment. */
 export interface QueueSnapshot {
@@ -68,7 +69,7 @@ export function registerQueueStats(
 
   const jobs: Gauge<'queue' | 'state'> = new Gauge({
     name: 'gateway_queue_jobs',
-    help: 'Jobs per BullMQ queue and state (waiting, active, delayed, failed), read from Redis at scrape time. Every process reports the same figures: aggregate with max, not sum.',
+    help: 'Jobs per BullMQ queue and state (waiting, active, delayed, failed), read from Redis at scrape time; the agent\'s delayed jobs include the conversations waiting out their debounce. Every process reports the same figures: aggregate with max, not sum.',
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
@@ -135,19 +136,21 @@ export function createBullmqQueueSource(deps: {
 
   async function one(name: string): Promise<QueueSnapshot> {
     const q = queue(name);
-    const [counts, head] = await Promise.all([
+    const [counts, head, debouncing] = await Promise.all([
       q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
       // The oldest job of the wait list (a paused queue keeps its jobs there too).
       q.getJobs(['waiting'], 0, 0, true),
+      // The agent's next jobs wait out their debounce before they are in the queue: delayed too.
+      name === 'agent' ? deps.connection.zcard(agentDebounceKeys(deps.prefix).due) : 0,
     ]);
-    // Ready since it was created plus its initial delay (debounce), or since its last attempt.
+    // Ready since it was created plus its initial delay, or since its last attempt.
     const readySince = head.map((j) => Math.max(j.timestamp + (j.opts.delay ?? 0), j.processedOn ?? 0));
     const oldestReady = readySince.length ? Math.min(...readySince) : undefined;
     return {
       queue: name,
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
       active: counts.active ?? 0,
-      delayed: counts.delayed ?? 0,
+      delayed: (counts.delayed ?? 0) + debouncing,
       failed: counts.failed ?? 0,
       oldestWaitingSeconds: oldestReady === undefined ? null : Math.max(0, (now() - oldestReady) / 1000),
     };
