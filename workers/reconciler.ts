@@ -1,6 +1,6 @@
 import { Queue, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { agentDeduplicationId, agentJobId, type AgentDebounce } from '../src/adapters/queue/agent-debounce';
+import { agentDeduplicationId, agentJobId, agentJobOptions, type AgentDebounce } from '../src/adapters/queue/agent-debounce';
 import type { Queues } from '../src/adapters/queue/queues';
 import type { JobPresence, ReconcileQueues } from '../src/domain/reconcile/reconcile.port';
 import { sendQueueName, type SendJob } from './send.worker';
@@ -61,10 +61,7 @@ export function createReconcileQueues(deps: {
       // Straight into the queue (the customer stopped writing long ago: nothing to debounce), so
       // that agentRound sees the job at once.
       const entry = { workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId, round: agentRoundSuffix(round) };
-      await deps.queues.add('agent', { workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId }, {
-        jobId: agentJobId(entry),
-        deduplication: { id: agentDeduplicationId(c.conversationId), keepLastIfActive: true },
-      });
+      await deps.queues.add('agent', { workspaceId: c.workspaceId, conversationId: c.conversationId, messageId: c.messageId }, agentJobOptions(entry));
     },
 
     async ensureSendJob(m) {

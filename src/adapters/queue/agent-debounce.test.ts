@@ -34,6 +34,9 @@ describe('agent debounce', () => {
     messageId,
     ...extra,
   });
+  /** A second debounce on the same keys whose queue does `addBulk` instead. */
+  const withAddBulk = (addBulk: Queues['addBulk']) =>
+    createAgentDebounce({ redis, prefix, queues: { addBulk }, debounceMs: 0, logger: captureLogs().logger });
   const jobs = async () => (await agent.getJobs(['waiting', 'delayed', 'active', 'prioritized'])).map((j) => ({ id: j.id, data: j.data as unknown }));
 
   it('a burst of one conversation is one job, for its latest message, made once the debounce ran out', async () => {
@@ -83,17 +86,9 @@ describe('agent debounce', () => {
     const d = createAgentDebounce({ redis, prefix, queues, debounceMs: 0, logger: captureLogs().logger });
     await d.schedule([item('conv_a', 'msg_1')]);
     // The next message lands between the read of what is due and the removal.
-    const racing = createAgentDebounce({
-      redis,
-      prefix,
-      queues: {
-        addBulk: async (name, list) => {
-          await d.schedule([item('conv_a', 'msg_2')]);
-          return queues.addBulk(name, list);
-        },
-      },
-      debounceMs: 0,
-      logger: captureLogs().logger,
+    const racing = withAddBulk(async (name, list) => {
+      await d.schedule([item('conv_a', 'msg_2')]);
+      return queues.addBulk(name, list);
     });
     expect(await racing.promoteDue()).toBe(1);
     expect(await d.pending('conv_a')).toBe(true);
@@ -107,13 +102,7 @@ describe('agent debounce', () => {
   it('nothing is lost when the queue refuses the jobs: the entries stay and the next pass adds them', async () => {
     const d = createAgentDebounce({ redis, prefix, queues, debounceMs: 0, logger: captureLogs().logger });
     await d.schedule([item('conv_a', 'msg_1')]);
-    const failing = createAgentDebounce({
-      redis,
-      prefix,
-      queues: { addBulk: async () => Promise.reject(new Error('simulated: queue unavailable')) },
-      debounceMs: 0,
-      logger: captureLogs().logger,
-    });
+    const failing = withAddBulk(async () => Promise.reject(new Error('simulated: queue unavailable')));
     await expect(failing.promoteDue()).rejects.toThrow('simulated');
     expect(await d.pending('conv_a')).toBe(true);
     // Promoting twice (two worker processes) adds the job once.

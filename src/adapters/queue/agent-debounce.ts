@@ -56,6 +56,19 @@ export const agentJobId = (e: { conversationId: string; messageId: string; round
 /** Every agent job of a conversation shares this deduplication id (at most one waiting, one running). */
 export const agentDeduplicationId = (conversationId: string) => `agent-${conversationId}`;
 
+/**
+ * The options of every agent job (the promoter's and the reconciler's): its deterministic id, and
+ * the conversation's deduplication id, so that a message arriving while the agent works gets a
+ * follow-up job instead of being missed.
+ */
+export const agentJobOptions = (e: { conversationId: string; messageId: string; round?: string }) => ({
+  jobId: agentJobId(e),
+  deduplication: { id: agentDeduplicationId(e.conversationId), keepLastIfActive: true },
+});
+
+/** Entries promoted per pass (a full pass is followed at once by another). */
+const BATCH = 500;
+
 // Scores are microseconds of Redis's clock: two messages of one conversation never get the same one.
 const NOW_US = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000000 + tonumber(t[2])";
 
@@ -124,7 +137,7 @@ export function createAgentDebounce(deps: {
   /** Set while this process runs a promoter: asks it for a pass in `inMs`. */
   let wake: ((inMs: number) => void) | undefined;
 
-  async function promoteDue(limit = 500): Promise<number> {
+  async function promoteDue(limit = BATCH): Promise<number> {
     const raw = await redis.agentDebounceDue(dueKey, dataKey, limit);
     if (raw.length === 0) return 0;
     const entries: { id: string; score: string; data: string; job?: z.output<typeof entrySchema> }[] = [];
@@ -150,7 +163,7 @@ export function createAgentDebounce(deps: {
         'agent',
         jobs.map((j) => ({
           data: { workspaceId: j.workspaceId, conversationId: j.conversationId, messageId: j.messageId, ...(j.correlationId ? { correlationId: j.correlationId } : {}) },
-          opts: { jobId: agentJobId(j), deduplication: { id: agentDeduplicationId(j.conversationId), keepLastIfActive: true } },
+          opts: agentJobOptions(j),
         })),
       );
     }
@@ -222,7 +235,7 @@ export function createAgentDebounce(deps: {
         pass = (async () => {
           try {
             // A full batch means more may be due: go on at once.
-            while (!stopped && (await promoteDue()) === 500);
+            while (!stopped && (await promoteDue()) === BATCH);
             if (failing) deps.logger.info('agent debounce: promoting again');
             failing = false;
           } catch (e) {

@@ -8,14 +8,15 @@ import type { Queues } from './queues';
  * thing twice (a Meta retry, the sweeper) is a no-op. The agent's jobs go through its debounce.
  */
 export function createSchedulers(queues: Queues | undefined, debounce: AgentDebounce | undefined): Schedulers {
+  const unavailable = () => errors.unavailable('Queues are not configured in this process.');
   const q = () => {
-    if (!queues) throw errors.unavailable('Queues are not configured in this process.');
+    if (!queues) throw unavailable();
     return queues;
   };
   return {
     async agent(items) {
       if (items.length === 0) return;
-      if (!debounce) throw errors.unavailable('Queues are not configured in this process.');
+      if (!debounce) throw unavailable();
       // One pending answer per conversation, due after the debounce (agent-debounce.ts): one
       // round trip for the whole group (the ingress calls this once per group commit, right after
       // the commit, so the messages are visible to the job).
