@@ -125,6 +125,8 @@ function connection(end: number, onAnswer: (wamid: string, status: number, ms: n
 }
 
 async function main() {
+  // The CPU of the load alone, not of the process's start (tsx compiling this file).
+  const cpu0 = process.cpuUsage();
   const latencies: number[] = [];
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
@@ -147,7 +149,7 @@ async function main() {
   const machineBusy = machine0 && machine1 ? (machine1.busy - machine0.busy) / (machine1.total - machine0.total) : undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-  const cpu = process.cpuUsage();
+  const cpu = process.cpuUsage(cpu0);
   process.stdout.write(
     `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, runMs, machineBusy, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
   );

@@ -52,7 +52,7 @@ export interface LoadResult {
   /** How long it sent requests (warm-up included), ms, and the machine's busy share meanwhile. */
   runMs: number;
   machineBusy?: number;
-  /** The load generator's own CPU time over the whole run, ms. */
+  /** The load generator's own CPU time over the whole run (warm-up included, its start-up not), ms. */
   cpuMs: number;
 }
 
