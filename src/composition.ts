@@ -113,6 +113,11 @@ export interface RuntimeOptions {
   migrate?: boolean;
   /** Use this database instead of creating one (tests). */
   database?: Database;
+  /**
+   * The database this runtime created can no longer be used (the embedded database's thread
+   * stopped): nothing but a restart brings it back. The process stops on it.
+   */
+  onDatabaseLost?: (err: Error) => void;
 }
 
 export interface Services {
@@ -190,7 +195,12 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       url: config.databaseUrl,
       dataDir: path.join(config.dataDir, 'pglite'),
       poolMax: config.databasePoolMax,
+      thread: config.embeddedDatabaseThread,
       onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection error'),
+      onFailure: (err) => {
+        logger.error({ err: { message: err.message } }, 'the embedded database stopped: what needs it fails (503) until the gateway restarts');
+        opts.onDatabaseLost?.(err);
+      },
     });
     if (!config.databaseUrl) logger.info({ dir: path.join(config.dataDir, 'pglite') }, 'using the embedded database');
   }
@@ -245,11 +255,18 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
     numbers: createPhoneNumbersRepo(database.pool),
     secrets,
   });
+  // The embedded database's own thread commits the ingress's groups (read from `database` at each
+  // call: a test stands in for a database thread that has stopped).
+  const commitIngress = database.commitIngress;
+  const ingressRepo = createIngressRepo(
+    database.pool,
+    commitIngress && ((plans, dispatchPending) => (database.commitIngress ?? commitIngress)(plans, dispatchPending)),
+  );
   const services: Services = {
     apiKeys: createApiKeysService({ repo: createApiKeysRepo(database.pool) }),
     tenancy,
     ingress: createIngressService({
-      repo: createIngressRepo(database.pool),
+      repo: ingressRepo,
       tenancy,
       schedulers,
       logger,
@@ -258,8 +275,12 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
       // only makes the groups smaller, and a transaction costs the database ~0.4 ms of CPU
       // whatever its size (~0.1 ms per message on top): with 4 the Postgres ratio of bench/ingress
       // was 0.34-0.46 (mean 0.41, six runs), with 2 0.42-0.50 (mean 0.46) on the same day. The
-      // embedded database has one connection either way.
-      commitConcurrency: database.kind === 'postgres' ? Math.max(1, Math.min(2, config.databasePoolMax - 2)) : 2,
+      // embedded database has one connection either way. On its own thread, the database thread
+      // forms the groups (from whatever arrived while its last one ran): each turn of the event
+      // loop hands over what it has read at once.
+      commitConcurrency: database.commitIngress
+        ? 64
+        : database.kind === 'postgres' ? Math.max(1, Math.min(2, config.databasePoolMax - 2)) : 2,
     }),
   };
 
@@ -314,7 +335,6 @@ export async function createRuntime(config: Config, logger: Logger, opts: Runtim
   // Workers acting on a number (media, read receipts) reach the simulator for sandbox numbers.
   const numberGraph = sandbox ? sandbox.routed(graph) : graph;
   // The send pipeline: per-number queues; workers only in worker processes.
-  const ingressRepo = createIngressRepo(database.pool);
   const sendRepo = createSendRepo(database.pool, ingressRepo);
   const sendWorkerConnection = opts.workers ? createRedis(config.redisUrl, 'worker', logger) : undefined;
   const sendWorkers = redis

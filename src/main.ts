@@ -42,7 +42,9 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
 
   const api = config.role !== 'worker';
   const workers = config.role !== 'api';
-  const runtime = await createRuntime(config, logger, { redis: true, http: api, workers });
+  // Set once the shutdown below exists: the embedded database's thread stopping is fatal.
+  const databaseLost: { stop?: (e: Error) => void } = {};
+  const runtime = await createRuntime(config, logger, { redis: true, http: api, workers, onDatabaseLost: (e) => databaseLost.stop?.(e) });
   // A first start on an empty embedded database seeds the demo business; its key is printed below.
   const demo = api
     ? await runtime.seedDemo().catch((e: unknown) => {
@@ -155,6 +157,15 @@ export async function startGateway(roleOverride?: Role): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Stop, so that whatever supervises the process (Docker, systemd, Kubernetes) starts it again.
+  databaseLost.stop = (e) => {
+    logger.fatal({ err: { message: e.message } }, 'the database is gone: stopping');
+    void shutdown().then(() => {
+      logger.flush();
+      process.exitCode = 1;
+      setTimeout(() => process.exit(), 50).unref();
+    });
+  };
   process.on('unhandledRejection', (e) => logger.error({ err: e }, 'unhandled rejection'));
   process.on('uncaughtException', (e) => fatal(logger, e, 'uncaught exception'));
 }

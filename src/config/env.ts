@@ -125,6 +125,7 @@ export const envSchema = z
     DATABASE_URL: url(['postgres:', 'postgresql:']),
     DATABASE_POOL_MAX: int(10, 1, 200),
     DATABASE_HOUSEKEEPING: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
+    EMBEDDED_DATABASE_THREAD: bool(true),
     REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     REDIS_AUTOSTART: bool(true),
     QUEUE_PREFIX: z
@@ -358,6 +359,8 @@ export interface Config {
   databasePoolMax: number;
   /** VACUUM (ANALYZE) of grown tables where autovacuum does not run (see housekeeping.ts). */
   databaseHousekeeping: 'auto' | 'on' | 'off';
+  /** The embedded database on a thread of its own (see pglite-thread.ts); off: on the event loop's. */
+  embeddedDatabaseThread: boolean;
   redisUrl: string;
   redisAutostart: boolean;
   queuePrefix: string;
@@ -502,6 +505,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     databaseHousekeeping: env.DATABASE_HOUSEKEEPING,
+    embeddedDatabaseThread: env.EMBEDDED_DATABASE_THREAD,
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisAutostart: env.REDIS_AUTOSTART,
     queuePrefix: env.QUEUE_PREFIX,

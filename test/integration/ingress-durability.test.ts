@@ -113,16 +113,20 @@ describe('ingress durability: never loses, never duplicates', () => {
   it('database unavailable: 503 and nothing half-stored; the retry stores it once', async () => {
     const body = metaSerialize(textPayload({ wamid: uniqueWamid() }));
     const sig = sign(body, APP_SECRET);
-    const pool = f.rt.db.pool;
+    const { db } = f.rt;
+    const { pool, commitIngress } = db;
     const connect = pool.connect.bind(pool);
-    // The pool cannot reach the server: every new transaction fails to connect.
+    // The pool cannot reach the server: every new transaction fails to connect. The embedded
+    // database's thread, where it commits the ingress's groups, has stopped.
     pool.connect = (() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'))) as unknown as typeof pool.connect;
+    if (commitIngress) db.commitIngress = () => Promise.reject(new Error('the embedded database thread exited (code 1)'));
     try {
       const res = await postWebhook(app, body, sig);
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('service_unavailable');
     } finally {
       pool.connect = connect;
+      db.commitIngress = commitIngress;
     }
     expect(await messages()).toHaveLength(0);
     expect((await postWebhook(app, body, sig)).status).toBe(200);

@@ -18,7 +18,7 @@ export function usingServer(): boolean {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const db = await createDatabase({ dataDir: 'memory://' });
+    const db = await createDatabase({ dataDir: 'memory://', thread: true });
     return { ...db, url: undefined };
   }
   const name = `gw_test_${randomBytes(6).toString('hex')}`;

@@ -1,9 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
-import { vector } from '@electric-sql/pglite-pgvector';
-import fs from 'node:fs';
 import pg from 'pg';
-import { PgliteBatchingConnection } from './pglite-connection';
+import type { IngressCommitter } from './ingress.repo';
+import { embeddedPoolConfig, openPglite, PgliteBatchingConnection, pgliteExec } from './pglite-connection';
+import { startPgliteThread } from './pglite-thread';
 
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -11,6 +9,11 @@ export interface Database {
   /** node-postgres Pool: a server's, or one in front of embedded PGlite (one connection). */
   pool: pg.Pool;
   kind: 'postgres' | 'pglite';
+  /**
+   * Where the ingress's group transactions run when not through `pool`: the embedded database's
+   * own thread (see pglite-thread.ts).
+   */
+  commitIngress?: IngressCommitter;
   close(): Promise<void>;
 }
 
@@ -20,7 +23,14 @@ export interface DatabaseOptions {
   /** PGlite data directory, or 'memory://' for an in-memory database (tests). */
   dataDir?: string;
   poolMax?: number;
+  /**
+   * The embedded database on a thread of its own (with the ingress's group commit), so that it
+   * works beside the event loop instead of on it. Off: on the caller's thread.
+   */
+  thread?: boolean;
   onError?: (err: Error) => void;
+  /** The database can no longer be used: the embedded database's thread stopped. */
+  onFailure?: (err: Error) => void;
 }
 
 // node-postgres returns bigint and numeric as strings; our counters fit in a JS number.
@@ -44,9 +54,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     return { pool, kind: 'postgres', close: () => pool.end() };
   }
   const dataDir = options.dataDir ?? 'memory://';
-  if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir, extensions: { vector } });
-  const pool = new pg.Pool({ ...createPgConfig(pglite), connection: new PgliteBatchingConnection(pglite) } as pg.PoolConfig);
+  if (options.thread) return startPgliteThread({ dataDir, onError, onFailure: options.onFailure });
+  const pglite = await openPglite(dataDir);
+  const pool = new pg.Pool(embeddedPoolConfig(new PgliteBatchingConnection(pgliteExec(pglite))));
   pool.on('error', onError);
   return {
     pool,

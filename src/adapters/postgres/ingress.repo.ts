@@ -126,40 +126,61 @@ const emptyResult = (): PersistResult => ({
   statusesDeferred: 0,
 });
 
-export function createIngressRepo(pool: pg.Pool): IngressRepo {
+/** What a group's transaction stored: one result per plan, and the retries it found still flagged. */
+export interface IngressCommit {
+  results: PersistResult[];
+  /** Messages stored earlier whose dispatch_pending is still set (they are in `dispatch` again). */
+  redriven: string[];
+}
+
+/**
+ * The transaction of a group of deliveries: statuses, template updates and other changes, then
+ * the inbound messages of every delivery in one statement that carries the COMMIT (a group of
+ * plain messages, most of them, is one round trip). `dispatchPending`: the flag new messages that
+ * need an answer are stored with; false when the caller enqueues their jobs right after the
+ * commit (see persist).
+ */
+export async function commitIngress(pool: pg.Pool, plans: IngressPlan[], dispatchPending: boolean): Promise<IngressCommit> {
+  // The batch statement's generic plan, always: left to itself the server keeps planning it
+  // afresh for every group (its cost model prefers custom plans for the unnest()s), at ~1.5x
+  // the database CPU per delivery (measured in-process on the Postgres server). The plan it
+  // reuses is checked by test/integration/ingress-batch-plan.test.ts. The other statements
+  // of this transaction are lookups by key, for which a generic plan is as good.
+  return withPipelinedTransaction(pool, async (tx) => {
+    const results = plans.map(emptyResult);
+    const events: NewEvent[] = [];
+    for (const [i, plan] of plans.entries()) {
+      const result = results[i] as PersistResult;
+      for (const s of plan.statuses) await storeStatus(tx, s, result, events);
+      for (const t of plan.templates) await storeTemplate(tx, t, events);
+      for (const o of plan.other) {
+        await tx.query(
+          `insert into meta_webhook_changes (id, workspace_id, phone_number_id, waba_id, field, value) values ($1, $2, $3, $4, $5, $6)`,
+          [newId('event'), o.workspaceId, o.phoneNumberId ?? null, o.wabaId, o.field, JSON.stringify(o.value)],
+        );
+      }
+    }
+    await insertEvents(tx, events);
+    const batch = await storeInboundBatch(
+      tx.commitWith,
+      plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
+      results,
+      dispatchPending,
+    );
+    return { results, redriven: batch.redriven };
+  }, { setLocal: { plan_cache_mode: 'force_generic_plan' } });
+}
+
+/**
+ * `commit`: where a group's transaction runs; by default here, on `pool`. The embedded database
+ * on its own thread runs it there (pglite-thread.ts), and the agent jobs are still enqueued here.
+ */
+export type IngressCommitter = (plans: IngressPlan[], dispatchPending: boolean) => Promise<IngressCommit>;
+
+export function createIngressRepo(pool: pg.Pool, commit: IngressCommitter = (plans, pending) => commitIngress(pool, plans, pending)): IngressRepo {
   return {
     async persist(plans: IngressPlan[], opts: PersistOptions = {}) {
-      // The batch statement's generic plan, always: left to itself the server keeps planning it
-      // afresh for every group (its cost model prefers custom plans for the unnest()s), at ~1.5x
-      // the database CPU per delivery (measured in-process on the Postgres server). The plan it
-      // reuses is checked by test/integration/ingress-batch-plan.test.ts. The other statements
-      // of this transaction are lookups by key, for which a generic plan is as good.
-      const { results, batch } = await withPipelinedTransaction(pool, async (tx) => {
-        const results = plans.map(emptyResult);
-        const events: NewEvent[] = [];
-        // Statuses, template updates and other changes first; then the inbound messages of every
-        // delivery in one statement that carries the COMMIT: a group of plain messages (most of
-        // them) is one round trip.
-        for (const [i, plan] of plans.entries()) {
-          const result = results[i] as PersistResult;
-          for (const s of plan.statuses) await storeStatus(tx, s, result, events);
-          for (const t of plan.templates) await storeTemplate(tx, t, events);
-          for (const o of plan.other) {
-            await tx.query(
-              `insert into meta_webhook_changes (id, workspace_id, phone_number_id, waba_id, field, value) values ($1, $2, $3, $4, $5, $6)`,
-              [newId('event'), o.workspaceId, o.phoneNumberId ?? null, o.wabaId, o.field, JSON.stringify(o.value)],
-            );
-          }
-        }
-        await insertEvents(tx, events);
-        const batch = await storeInboundBatch(
-          tx.commitWith,
-          plans.flatMap((plan, delivery) => plan.inbound.map((item) => ({ delivery, item }))),
-          results,
-          !opts.dispatch,
-        );
-        return { results, batch };
-      }, { setLocal: { plan_cache_mode: 'force_generic_plan' } });
+      const { results, redriven } = await commit(plans, !opts.dispatch);
 
       // The agent jobs, after the commit: a job never exists for a message that does not. Each
       // carries the correlation id of the delivery that brought its message.
@@ -174,14 +195,14 @@ export function createIngressRepo(pool: pg.Pool): IngressRepo {
         // The deliveries fail (503) and Meta sends them again; their retries enqueue the jobs
         // (a retry always does). The flag lets the sweeper do it sooner, if it can be set now.
         for (const r of results) if (r.dispatch.length) r.dispatchError = e;
-        const redriven = new Set(batch.redriven);
-        const fresh = dispatch.map((d) => d.messageId).filter((id) => !redriven.has(id));
+        const again = new Set(redriven);
+        const fresh = dispatch.map((d) => d.messageId).filter((id) => !again.has(id));
         if (fresh.length) await pool.query('update messages set dispatch_pending = true where id = any($1::text[])', [fresh]).catch(() => undefined);
         return results;
       }
       // Left set, the flag only has the sweeper enqueue a job that exists (a no-op).
-      if (batch.redriven.length) {
-        await pool.query('update messages set dispatch_pending = false where id = any($1::text[]) and dispatch_pending', [batch.redriven]).catch(() => undefined);
+      if (redriven.length) {
+        await pool.query('update messages set dispatch_pending = false where id = any($1::text[]) and dispatch_pending', [redriven]).catch(() => undefined);
       }
       return results;
     },

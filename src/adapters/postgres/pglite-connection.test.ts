@@ -1,9 +1,12 @@
 import { createDatabase, type Database } from './database';
 
-describe('embedded database through node-postgres', () => {
+describe.each([
+  ['on the calling thread', false],
+  ['on its own thread', true],
+])('embedded database through node-postgres, %s', (_where, thread) => {
   let db: Database;
   beforeAll(async () => {
-    db = await createDatabase({ dataDir: 'memory://' });
+    db = await createDatabase({ dataDir: 'memory://', thread });
     await db.pool.query(`
       create table parent (w text, id text, primary key (w, id));
       create table child (id text primary key, w text, p text, foreign key (w, p) references parent (w, id));
@@ -50,5 +53,23 @@ describe('embedded database through node-postgres', () => {
   it('serialises concurrent queries on its single connection', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => db.pool.query('select $1::int as i', [i])));
     expect(results.map((r) => r.rows[0].i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('rolls back what a client released with an error left open, as a server does', async () => {
+    const c = await db.pool.connect();
+    await c.query('begin');
+    await c.query('insert into parent values ($1, $2)', ['w', 'left-open']);
+    // pg's pool ends such a client; the session (there is one) serves the next client.
+    c.release(new Error('the caller gave up'));
+    const { rows } = await db.pool.query("select count(*)::int as n from parent where id = 'left-open'");
+    expect(rows[0].n).toBe(0);
+    // And that client is not inside a transaction: what it writes stays.
+    await db.pool.query('insert into parent values ($1, $2)', ['w', 'kept']);
+    const next = await db.pool.connect();
+    try {
+      expect((await next.query("select count(*)::int as n from parent where id = 'kept'")).rows[0].n).toBe(1);
+    } finally {
+      next.release();
+    }
   });
 });

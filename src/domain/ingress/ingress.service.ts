@@ -55,7 +55,7 @@ export function createIngressService(deps: {
   schedulers: Schedulers;
   logger: Logger;
   readReceipts: ReadReceiptPolicy;
-  /** Groups of deliveries committed at once (1 for the embedded database). */
+  /** Groups of deliveries handed to the repo at once (see commitConcurrency in composition.ts). */
   commitConcurrency?: number;
   now?: () => number;
 }): IngressService {
