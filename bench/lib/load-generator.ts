@@ -20,6 +20,8 @@ interface Job {
   /** Sign bodies with this app secret (X-Hub-Signature-256). */
   appSecret?: string;
   phoneNumberId: string;
+  /** Also print every measured latency (ms), for a caller that merges several runs. */
+  latencies?: boolean;
 }
 
 const job = JSON.parse(process.argv[2] as string) as Job;
@@ -151,7 +153,7 @@ async function main() {
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(
-    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, runMs, machineBusy, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+    `${JSON.stringify({ requests: latencies.length, rps: latencies.length / (measuredMs / 1000), p50: pct(50), p99: pct(99), statuses, acknowledged, answered, runMs, machineBusy, cpuMs: (cpu.user + cpu.system) / 1000, ...(job.latencies ? { latencies } : {}) })}\n`,
   );
 }
 

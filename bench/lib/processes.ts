@@ -54,6 +54,8 @@ export interface LoadResult {
   machineBusy?: number;
   /** The load generator's own CPU time over the whole run (warm-up included, its start-up not), ms. */
   cpuMs: number;
+  /** Every measured latency, ms, sorted (when the job asked for them). */
+  latencies?: number[];
 }
 
 export function runLoad(job: Record<string, unknown>): Promise<LoadResult> {
