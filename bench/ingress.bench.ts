@@ -121,28 +121,19 @@ interface Slices {
 
 /** The CPU reports of several slices as one: per delivery over all of them, shares over their time. */
 function mergeCpu(parts: { load: LoadResult; cpu: CpuReport }[]): CpuReport {
-  const perDelivery = (pick: (c: CpuReport) => number | undefined) => {
+  const weighted = (pick: (c: CpuReport) => number | undefined, weight: (l: LoadResult) => number) => {
     let sum = 0;
-    let n = 0;
+    let total = 0;
     for (const p of parts) {
       const v = pick(p.cpu);
       if (v === undefined) return undefined;
-      sum += v * p.load.answered;
-      n += p.load.answered;
+      sum += v * weight(p.load);
+      total += weight(p.load);
     }
-    return n ? sum / n : undefined;
+    return total ? sum / total : undefined;
   };
-  const overTime = (pick: (c: CpuReport) => number | undefined) => {
-    let sum = 0;
-    let t = 0;
-    for (const p of parts) {
-      const v = pick(p.cpu);
-      if (v === undefined) return undefined;
-      sum += v * p.load.runMs;
-      t += p.load.runMs;
-    }
-    return t ? sum / t : undefined;
-  };
+  const perDelivery = (pick: (c: CpuReport) => number | undefined) => weighted(pick, (l) => l.answered);
+  const overTime = (pick: (c: CpuReport) => number | undefined) => weighted(pick, (l) => l.runMs);
   const run = overTime((c) => c.thread?.run);
   const wait = overTime((c) => c.thread?.wait);
   return {
