@@ -12,8 +12,8 @@ import type { ThreadReply, ThreadRequest, WorkerData } from './pglite-thread.wor
  *
  * PGlite runs Postgres in WebAssembly on the thread that calls it, so on the event loop's thread
  * every statement stops the HTTP server, and a gateway under load had one core busy and the
- * other mostly idle. Here a worker thread owns PGlite and runs the ingress's group commit: the
- * event loop posts each verified, parsed delivery as soon as it has it, and the database thread
+ * other mostly idle. Here a worker thread owns PGlite and runs the ingress's group commit: each
+ * turn of the event loop posts the deliveries it verified and parsed, and the database thread
  * forms its groups from whatever arrived while its last group ran (it never waits for the event
  * loop to hand it one). Everything else reaches the same database session through `pool`, whose
  * connection carries the Postgres wire protocol to the thread; there a gate (session-gate.ts)
@@ -41,7 +41,7 @@ interface Call {
 
 /** An error of the database thread, as it crossed over (its code and detail kept for the logs). */
 function revive(e: ThreadReply & { error?: unknown }): Error {
-  const info = (e.error ?? {}) as { message?: string; code?: string; detail?: string; stack?: string };
+  const info = (e.error ?? {}) as { message?: string; code?: string; detail?: string };
   return Object.assign(new Error(info.message ?? 'the database thread failed'), { code: info.code, detail: info.detail });
 }
 
