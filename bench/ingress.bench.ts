@@ -29,7 +29,7 @@ export interface BenchRow {
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** A measured slice (after a second of its own for the connections to open), and how many pairs. */
 const SLICE_MS = Number(process.env.BENCH_DURATION_MS ?? 3_000);
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 8);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 10);
 /**
  * Each server is driven this long before it is measured, by a run of its own that is not
  * counted: the measured run (and its CPU figures) is the steady state. V8 compiles hot code in
