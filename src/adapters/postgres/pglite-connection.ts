@@ -50,11 +50,10 @@ export class PgliteBatchingConnection extends EventEmitter {
   public submittedNamedStatements: Record<string, unknown> = {};
   public readonly stream = { destroy: () => this.end(), cork: () => undefined, uncork: () => undefined };
 
-  constructor(exec: ProtocolExec, opts: { statementPrefix?: string; ready?: Promise<unknown> } = {}) {
+  constructor(exec: ProtocolExec, opts: { statementPrefix?: string } = {}) {
     super();
     this.#exec = exec;
     this.#prefix = opts.statementPrefix ?? '';
-    if (opts.ready) this.#queue = opts.ready;
     this.on('newListener', (eventName) => {
       if (eventName === 'message') this.#emitMessage = true;
     });
@@ -92,12 +91,8 @@ export class PgliteBatchingConnection extends EventEmitter {
 
   async connect(): Promise<void> {
     this._connecting = true;
-    try {
-      await this.#queue;
-    } catch (e) {
-      this.emit('error', e);
-      return;
-    }
+    // After what a previous client left (its rollback, see end()). The session is open already.
+    await this.#queue;
     process.nextTick(() => this.emit('readyForQuery'));
   }
 
